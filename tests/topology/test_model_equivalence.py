@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import DynamicCache, LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM
+from transformers import DynamicCache
 
 from npr.topology import SegmentKind, layout
 
@@ -21,24 +21,16 @@ VOCAB = 112
 ATOL = 1e-5
 
 
-def tiny(arch: str, attn: str = "sdpa"):
-    torch.manual_seed(0)
-    common = dict(
-        vocab_size=VOCAB,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=16,
-        max_position_embeddings=1024,
-    )
-    if arch == "qwen3":
-        model = Qwen3ForCausalLM(Qwen3Config(**common, tie_word_embeddings=True))
-    else:
-        model = LlamaForCausalLM(LlamaConfig(**common, tie_word_embeddings=False))
-    model.config._attn_implementation = attn
-    return model.eval()
+@pytest.fixture
+def tiny(tiny_qwen3, tiny_llama):
+    """tiny(arch, attn="sdpa"): Qwen3 with tied embeddings, Llama with an untied head (both cases covered)."""
+
+    def make(arch: str, attn: str = "sdpa"):
+        if arch == "qwen3":
+            return tiny_qwen3(VOCAB, tie_word_embeddings=True, attn_implementation=attn)
+        return tiny_llama(VOCAB, tie_word_embeddings=False, attn_implementation=attn)
+
+    return make
 
 
 def trajectory(k: int, seed: int) -> list[int]:
@@ -67,7 +59,7 @@ def forward(model, ids, position_ids=None, mask=None):
 
 @pytest.mark.parametrize("arch", ["qwen3", "llama"])
 @pytest.mark.parametrize("k", [1, 2, 4])
-def test_branches_equal_isolated_causal_runs(tags, arch, k):
+def test_branches_equal_isolated_causal_runs(tiny, tags, arch, k):
     model = tiny(arch)
     ids = trajectory(k, seed=k)
     lay = layout(ids, tags, prompt_len=6)
@@ -101,7 +93,7 @@ def hand_layout(ids, prefix_len, branch_lens):
 
 @pytest.mark.parametrize("arch", ["qwen3", "llama"])
 @pytest.mark.parametrize("k", [2, 4])
-def test_takeaway_equals_hand_written_layout(tags, arch, k):
+def test_takeaway_equals_hand_written_layout(tiny, tags, arch, k):
     model = tiny(arch)
     ids = trajectory(k, seed=10 + k)
     lay = layout(ids, tags, prompt_len=6)
@@ -114,7 +106,7 @@ def test_takeaway_equals_hand_written_layout(tags, arch, k):
 
 
 @pytest.mark.parametrize("arch", ["qwen3", "llama"])
-def test_takeaway_equals_decode_over_joined_branch_caches(tags, arch):
+def test_takeaway_equals_decode_over_joined_branch_caches(tiny, tags, arch):
     """Join as an engine would: prefix KV + each branch's own KV, concatenated, then decode the tail."""
     model = tiny(arch)
     ids = trajectory(3, seed=5)
@@ -155,7 +147,7 @@ def _copy(cache: DynamicCache) -> DynamicCache:
 
 
 @pytest.mark.parametrize("arch", ["qwen3", "llama"])
-def test_bool_and_float_masks_agree_under_sdpa_and_eager(tags, arch):
+def test_bool_and_float_masks_agree_under_sdpa_and_eager(tiny, tags, arch):
     ids = trajectory(3, seed=7)
     lay = layout(ids, tags, prompt_len=6)
     sdpa = tiny(arch, "sdpa")
@@ -166,7 +158,7 @@ def test_bool_and_float_masks_agree_under_sdpa_and_eager(tags, arch):
 
 
 @pytest.mark.parametrize("arch", ["qwen3", "llama"])
-def test_token_logprobs_use_pred(tags, arch):
+def test_token_logprobs_use_pred(tiny, tags, arch):
     """Step 2's first token is scored from </guideline>'s state, not from the end of step 1."""
     model = tiny(arch)
     ids = trajectory(2, seed=3)
