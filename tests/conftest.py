@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 import torch
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Models fetched for tests (SmolLM2) go to the repository's git-ignored cache, as with `make`.
+os.environ.setdefault("NPR_CACHE", str(Path(__file__).parents[1] / ".cache"))
 QWEN3_TOKENIZER_DIR = FIXTURES / "qwen3-tokenizer"
 
 # Tiny but structurally real: GQA (4 query heads over 2 KV heads), explicit head_dim.

@@ -40,6 +40,35 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _solve(args: argparse.Namespace) -> int:
+    from npr.engine import Engine, EngineConfig, SamplingParams
+    from npr.engine.tree import render_tree
+    from npr.schema import last_boxed
+
+    if args.model:
+        path = args.model
+    else:
+        from npr.toy.smollm2 import smollm2_dir
+
+        path = str(smollm2_dir(quiet=args.json))
+    try:
+        params = SamplingParams(
+            temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=args.seed,
+            max_tokens=args.max_tokens, max_total_tokens=args.max_total_tokens, max_branches=args.max_branches,
+        )  # fmt: skip
+        engine = Engine.from_pretrained(path, EngineConfig(kv_budget=args.kv_budget), dtype=args.dtype, device=args.device)
+    except (OSError, ValueError) as exc:
+        print(f"npr solve: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    [traj] = engine.generate([args.question], params, mode=args.mode)
+    if args.json:
+        out = {"question": args.question, "answer": last_boxed(traj.text), **traj.to_dict()}
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(render_tree(traj, engine.tokenizer))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="npr",
@@ -62,6 +91,32 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", help="write demo.json (every figure printed) into this folder")
     demo.add_argument("--json", action="store_true", help="print one JSON object instead of the tour")
     demo.set_defaults(run=_demo)
+
+    solve = commands.add_parser(
+        "solve",
+        help="answer one question with the native parallel engine and print the reasoning tree",
+        description=(
+            "Decode one question with the npr engine. In parallel mode every block's steps run as real branches "
+            "that share the prompt's KV cache; the tree shows plans, branches, takeaways, the answer and the "
+            "stats (total tokens, critical path, forks). --json prints the whole trajectory instead."
+        ),
+    )
+    solve.add_argument("question")
+    solve.add_argument("--model", help="HF model folder or hub id (default: SmolLM2-135M-Instruct, fetched once)")
+    solve.add_argument("--mode", choices=("parallel", "sequential"), default="parallel",
+                       help="parallel: fork real branches (default); sequential: causal decoding, no forks")  # fmt: skip
+    solve.add_argument("--temperature", type=float, default=0.7, help="0 for greedy (default 0.7)")
+    solve.add_argument("--top-p", type=float, default=0.95)
+    solve.add_argument("--top-k", type=int, default=0, help="0 switches top-k off")
+    solve.add_argument("--seed", type=int, default=0, help="same seed, same trajectory (default 0)")
+    solve.add_argument("--max-tokens", type=int, default=512, help="critical-path token budget (default 512)")
+    solve.add_argument("--max-total-tokens", type=int, help="budget over all branches (default 8x max-tokens)")
+    solve.add_argument("--max-branches", type=int, default=8, help="most branches per block (default 8)")
+    solve.add_argument("--kv-budget", type=int, default=32768, help="KV slots in the engine's store")
+    solve.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    solve.add_argument("--device", help="e.g. cuda or cpu (default: where the model loads)")
+    solve.add_argument("--json", action="store_true", help="print the trajectory as one JSON object")
+    solve.set_defaults(run=_solve)
 
     fmt = commands.add_parser("format", help="tools for the NPR text format")
     fmt_commands = fmt.add_subparsers(dest="format_command", metavar="ACTION", required=True)

@@ -22,6 +22,7 @@ from npr.engine.prefix_cache import PrefixCache
 from npr.engine.request import Event, Finish, Headers, Request, Script, Steer
 from npr.engine.runner import Batch, ModelRunner, check_supported
 from npr.engine.scheduler import Scheduler
+from npr.engine.steer import ShapeSteer
 from npr.engine.trajectory import Trajectory
 from npr.tokens import TagIds, encode_prompt
 from npr.topology import SegmentKind, TopologyError, layout
@@ -42,7 +43,7 @@ class Engine:
     def __init__(self, model, tokenizer, config: EngineConfig | None = None):
         self.config = config or EngineConfig()
         check_supported(model)
-        self.model = model.eval()
+        self.model = model  # not switched to eval(): a trainer may own it; the runner uses no dropout anyway
         self.tokenizer = tokenizer
         self.tags = TagIds.from_tokenizer(tokenizer)
         rows = model.get_input_embeddings().weight.shape[0]
@@ -88,7 +89,7 @@ class Engine:
 
         dt = getattr(torch, dtype) if isinstance(dtype, str) else dtype
         tok = AutoTokenizer.from_pretrained(path_or_id)
-        model = AutoModelForCausalLM.from_pretrained(path_or_id, dtype=dt)
+        model = AutoModelForCausalLM.from_pretrained(path_or_id, dtype=dt).eval()
         check_supported(model)
         if device:
             model = model.to(device)
@@ -297,6 +298,13 @@ class Engine:
         req.finish(Finish.ABORTED, events)
         self._finish(req, events)
         return self._results.pop(request_id)
+
+    def shape_steer(self, shape, **kwargs) -> ShapeSteer:
+        """A :class:`~npr.engine.steer.ShapeSteer` that knows this engine's headers and EOS."""
+        eos = self.tokenizer.eos_token_id if self.tokenizer.eos_token_id is not None else min(self._stop_ids)
+        return ShapeSteer(
+            self.tags, eos, shape, lambda i: len(self._headers(i + 1).step[i]), len(self._join_header), **kwargs
+        )
 
     def flush_cache(self) -> None:
         """Drop the prefix cache; with no request running, the KV store is then empty."""

