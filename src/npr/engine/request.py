@@ -47,7 +47,8 @@ class Headers:
 
 @dataclass
 class Event:
-    """What happened in one engine step, for streaming: token, fork, join or finish."""
+    """What happened in one engine step, for streaming: token, fork, join, finish, or restart (the request was
+    preempted and will decode again from its prompt, producing the same tokens)."""
 
     kind: str
     request_id: str

@@ -86,13 +86,13 @@ class Scheduler:
                 while not self._make_room(n) and self.running[-1] is not req:
                     victim = self.running[-1]  # the newest request gives way, so the oldest always progresses
                     plan = [c for c in plan if c.request is not victim]
-                    self.preempt(victim)
+                    self.preempt(victim, events)
                 if not self._make_room(n):
                     plan = [c for c in plan if c.request is not req]
                     if len(self.running) == 1:
                         req.finish(Finish.LENGTH, events)  # alone and out of room: the store cannot hold it
                     else:
-                        self.preempt(req)
+                        self.preempt(req, events)
                     break
                 ids, pos, is_prompt = seq.chunk(n)
                 slots = self.kv.alloc(len(ids))
@@ -105,8 +105,12 @@ class Scheduler:
                 i += 1
         return plan
 
-    def preempt(self, req: Request) -> None:
-        """Release everything ``req`` holds and queue it first, to restart from scratch later."""
+    def preempt(self, req: Request, events: list[Event]) -> None:
+        """Release everything ``req`` holds and queue it first, to restart from scratch later.
+
+        Streams get a ``restart`` event: the tokens they saw will come again, identical.
+        """
+        events.append(Event("restart", req.id))
         req.release(self.kv)
         req.preemptions += 1
         self.running.remove(req)

@@ -1,22 +1,6 @@
 """Writing a :class:`~npr.schema.structure.Response` as canonical NPR text: :func:`render`.
 
-The canonical layout puts every tag on its own line, plans on one line each::
-
-    <guideline>
-    <plan>1: ...</plan>
-    <plan>2: ...</plan>
-    </guideline>
-    <step>
-    1: ...
-    </step>
-    <step>
-    2: ...
-    </step>
-    <takeaway>
-    ...
-    </takeaway>
-    conclusion
-
+The canonical layout (shown in :mod:`npr.schema`) puts every tag on its own line and each plan on one line.
 Blocks are separated by a newline and the conclusion follows the last block after a newline. A plan or step whose
 number is ``None`` is written without the ``N:`` prefix. Free text before or between blocks, which a valid response
 does not have, is written on its own lines where it stood, so that rendering hides nothing. For every valid response

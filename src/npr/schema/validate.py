@@ -90,6 +90,20 @@ def response_violations(response: Response) -> list[Violation]:
     return sorted(found, key=lambda v: v.span.start)
 
 
+
+def _numbered(kind: str, items, index: int, skip_last: bool) -> list[Violation]:
+    """``{kind}_numbering`` and ``empty_{kind}`` for plans or steps; a cut-off last item is not judged."""
+    found: list[Violation] = []
+    for i, item in enumerate(items, start=1):
+        if skip_last and i == len(items):
+            continue
+        if item.number != i:
+            message = f"block {index}: {kind} {i} is numbered {_shown(item.number)}"
+            found.append(Violation(f"{kind}_numbering", message, item.span))
+        if not item.text:
+            found.append(Violation(f"empty_{kind}", f"block {index}: {kind} {i} is empty", item.span))
+    return found
+
 def _block_violations(index: int, block: Block) -> list[Violation]:
     """The rules on one block's counts, numbering and contents."""
     cut = block.open_element
@@ -97,32 +111,12 @@ def _block_violations(index: int, block: Block) -> list[Violation]:
     k = len(block.plans)
     if k == 0 and cut not in ("guideline", "plan"):
         found.append(Violation("no_plans", f"block {index}: the guideline has no plan", block.guideline_span))
-    for i, plan in enumerate(block.plans, start=1):
-        if cut == "plan" and i == k:
-            continue
-        if plan.number != i:
-            found.append(
-                Violation(
-                    "plan_numbering", f"block {index}: plan {i} is numbered {_shown(plan.number)}", plan.span
-                )
-            )
-        if not plan.text:
-            found.append(Violation("empty_plan", f"block {index}: plan {i} is empty", plan.span))
+    found += _numbered("plan", block.plans, index, skip_last=cut == "plan")
     if k and len(block.steps) != k and cut in (None, "takeaway"):
         found.append(
             Violation("step_count", f"block {index}: {k} plan(s) but {len(block.steps)} step(s)", block.span)
         )
-    for i, step in enumerate(block.steps, start=1):
-        if cut == "step" and i == len(block.steps):
-            continue
-        if step.number != i:
-            found.append(
-                Violation(
-                    "step_numbering", f"block {index}: step {i} is numbered {_shown(step.number)}", step.span
-                )
-            )
-        if not step.text:
-            found.append(Violation("empty_step", f"block {index}: step {i} is empty", step.span))
+    found += _numbered("step", block.steps, index, skip_last=cut == "step")
     if block.takeaway is None:
         if cut is None:
             at = Span(block.span.end, block.span.end)
