@@ -4,6 +4,8 @@ is preempted when the KV store runs short.
 Flow control never crashes, deadlocks or overruns ``kv_budget``:
 
 * a request is admitted only when its prompt (less what the prefix cache already holds) fits in the free slots;
+  one whose prompt is being prefilled by a running request waits for that prefill, so that a group of requests
+  with one prompt (G rollouts, k samples) computes and stores it once;
 * each step takes, in admission order, one chunk of unfed tokens from every runnable sequence, up to
   ``max_batch_tokens``;
 * when a chunk does not fit, unreferenced prefix-cache entries are evicted first; then the most recently admitted
@@ -57,12 +59,22 @@ class Scheduler:
         while self.waiting and len(self.running) < self.config.max_running and not self.hold_admissions:
             req = self.waiting[0]
             matched = self.cache.match(req.prompt[:-1]) if self.cache else []
+            if self.cache is not None and any(self._prefilling(r, req.prompt, len(matched)) for r in self.running):
+                break  # a running request is about to cache more of this prompt: wait one prefill, then share it
             need = len(req.prompt) - len(matched) + 1  # the prompt, and room for the first response token
             if not self._make_room(need, protect=matched):
                 break
             self.kv.share(matched)
             req.start(matched)
             self.running.append(self.waiting.popleft())
+
+    @staticmethod
+    def _prefilling(running: Request, prompt: list[int], matched: int) -> bool:
+        """Whether ``running`` is still prefilling a prompt that shares more than ``matched`` tokens with ``prompt``."""
+        first = running.pieces[0] if running.pieces else None
+        if first is None or not first.prompt or len(running.prompt) <= matched:
+            return False
+        return running.prompt[: matched + 1] == prompt[: matched + 1]
 
     def _make_room(self, need: int, protect: list[int] = ()) -> bool:
         short = need - self.kv.num_free
