@@ -11,6 +11,9 @@ import pytest
 import torch
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Under pytest-xdist each worker gets one thread: two workers with two threads each on a 2-core machine thrash.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)
 # Models fetched for tests (SmolLM2) go to the repository's git-ignored cache, as with `make`.
 os.environ.setdefault("NPR_CACHE", str(Path(__file__).parents[1] / ".cache"))
 QWEN3_TOKENIZER_DIR = FIXTURES / "qwen3-tokenizer"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from npr.schema.tags import TAGS
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -42,6 +44,13 @@ class EngineConfig:
             )
         if "<takeaway>" not in self.join_header:
             raise ValueError(f"join_header={self.join_header!r} must contain '<takeaway>': the join opens the takeaway")
+        for name, text, own in (("step_header", self.step_header, "<step>"), ("join_header", self.join_header, "<takeaway>")):
+            found = [t for t in TAGS for _ in range(text.count(t))]
+            if found != [own]:
+                raise ValueError(
+                    f"{name}={text!r} must hold exactly one structural tag, {own!r}, but holds {found}: the engine "
+                    "writes headers as they are, so any other tag would make every trajectory malformed"
+                )
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,7 @@ class SamplingParams:
     stop_token_ids: tuple[int, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        if self.temperature < 0:
+        if not self.temperature >= 0:  # also refuses NaN, which every comparison lets through
             raise ValueError(f"temperature={self.temperature} must be >= 0 (0 is greedy)")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p={self.top_p} must be in (0, 1]")

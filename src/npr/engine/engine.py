@@ -287,7 +287,10 @@ class Engine:
         per = list(params) if isinstance(params, (list, tuple)) else [params] * len(prompts)
         if len(per) != len(prompts):
             raise ValueError(f"{len(per)} SamplingParams for {len(prompts)} prompts")
-        return [self.submit(p, sp, mode) for p, sp in zip(prompts, per)]
+        if mode not in ("parallel", "sequential"):
+            raise ValueError(f"mode={mode!r}: use 'parallel' (native forks) or 'sequential' (causal, no forks)")
+        ids = [self._prompt_ids(p) for p in prompts]  # check every prompt before queuing any
+        return [self.submit(i, sp, mode) for i, sp in zip(ids, per)]
 
     def abort(self, request_id: str) -> Trajectory | None:
         """Stop a request now; returns its trajectory so far (``finish_reason="aborted"``), or None if unknown."""

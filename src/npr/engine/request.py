@@ -154,6 +154,15 @@ class Request:
 
     def finish(self, reason: Finish, events: list[Event]) -> None:
         if self.finish_reason is None:
+            if self.script is None:
+                # Stopped inside a block: close every open step with a forced </step> (each open branch keeps one
+                # token of both budgets in reserve for it), so that the flat trajectory can be laid out.
+                close = self.tags.step_close
+                for b in self.branches:
+                    if not b.tokens or b.tokens[-1].id != close:
+                        known = b.unfed == 0 and b.last_logprobs is not None
+                        b.append(close, False, float(b.last_logprobs[close]) if known else None)
+                        self.total += 1
             self.finish_reason = reason
             events.append(Event("finish", self.id, finish_reason=reason.value))
 

@@ -61,6 +61,9 @@ class Scheduler:
             matched = self.cache.match(req.prompt[:-1]) if self.cache else []
             if self.cache is not None and any(self._prefilling(r, req.prompt, len(matched)) for r in self.running):
                 break  # a running request is about to cache more of this prompt: wait one prefill, then share it
+            if matched:
+                # Split the edge the match ends in, so that its unshared tail is a leaf _make_room may evict.
+                self.cache.insert(req.prompt[: len(matched)], matched)
             need = len(req.prompt) - len(matched) + 1  # the prompt, and room for the first response token
             if not self._make_room(need, protect=matched):
                 break
