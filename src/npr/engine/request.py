@@ -220,6 +220,8 @@ class Request:
         self._emit(seq, tid, sampled, events)
         if tid in self.stop_ids and self.script is None:
             return self.finish(Finish.STOP, events)
+        if self.script is None and (self.path >= p.max_tokens or self.total >= p.total_budget):
+            return self.finish(Finish.LENGTH, events)  # now, not after one more forward for a token never drawn
         if not self.parallel:
             return
         if tag == T.GUIDELINE_OPEN:

@@ -105,6 +105,7 @@ class ModelRunner:
         ctx_len = torch.tensor([int(c.numel()) for c in batch.context], device=dev)
         for i, c in enumerate(batch.context):
             ctx_slots[i, : c.numel()] = c.to(dev)
+        flat_ctx = ctx_slots.view(-1)
         # Query j of sequence i sits at context index (ctx_len - num_new + j); it sees every slot up to there.
         num_new = torch.tensor(batch.num_new, device=dev)
         q_ctx = (ctx_len - num_new)[:, None] + torch.arange(max_new, device=dev)[None, :]  # [B, max_new]
@@ -127,8 +128,10 @@ class ModelRunner:
             self.kv.k[li, new_slots] = k.to(self.kv.k.dtype)
             self.kv.v[li, new_slots] = v.to(self.kv.v.dtype)
             # Gather each sequence's context: [B, max_ctx, kv_heads, head_dim] -> [B, kv_heads, max_ctx, head_dim].
-            kc = self.kv.k[li][ctx_slots].transpose(1, 2).to(q.dtype)
-            vc = self.kv.v[li][ctx_slots].transpose(1, 2).to(q.dtype)
+            # index_select on the flat slot list is several times faster than advanced indexing with a 2-D index.
+            kc = self.kv.k[li].index_select(0, flat_ctx).view(b, max_ctx, -1, self.head_dim).transpose(1, 2)
+            vc = self.kv.v[li].index_select(0, flat_ctx).view(b, max_ctx, -1, self.head_dim).transpose(1, 2)
+            kc, vc = kc.to(q.dtype), vc.to(q.dtype)
             qp = q.new_zeros(b, max_new, self.num_heads, self.head_dim)
             qp[seq_of, q_of] = q
             out = F.scaled_dot_product_attention(
