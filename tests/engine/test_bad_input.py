@@ -11,7 +11,6 @@ import math
 import re
 
 import pytest
-import torch
 
 from npr.engine import Engine, EngineConfig, SamplingParams, UnsupportedModel
 from npr.schema import tags as T
@@ -21,32 +20,9 @@ PROMPT = list(range(1000, 1012))
 WORD = 1500  # an ordinary token id
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: these models are tiny, and two OpenMP threads on a busy 2-core machine run ~10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def engine_parts(npr_tokenizer):
-    """(model, tokenizer) of one tiny random Qwen3, shared by the tests of this module (engines do not modify it)."""
-    import transformers
-    from transformers import AutoModelForCausalLM
-
-    from ..conftest import TINY_DIMS
-
-    cfg = transformers.Qwen3Config(vocab_size=len(npr_tokenizer), tie_word_embeddings=False, **TINY_DIMS)
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_config(cfg, attn_implementation="sdpa", dtype=torch.float32).eval()
-    return model, npr_tokenizer
-
-
 @pytest.fixture
-def engine(engine_parts):
-    return Engine(*engine_parts, EngineConfig(kv_budget=2000))
+def engine(tiny_parts):
+    return Engine(*tiny_parts, EngineConfig(kv_budget=2000))
 
 
 def run(engine: Engine, prompt=PROMPT, params=None, steer=None, mode="parallel", max_steps=400):
@@ -116,8 +92,8 @@ def test_empty_prompt(engine):
     assert not engine.has_work()
 
 
-def test_prompt_longer_than_the_kv_budget(engine_parts):
-    engine = Engine(*engine_parts, EngineConfig(kv_budget=50))
+def test_prompt_longer_than_the_kv_budget(tiny_parts):
+    engine = Engine(*tiny_parts, EngineConfig(kv_budget=50))
     with pytest.raises(ValueError, match=r"prompt of 50 tokens does not fit in kv_budget=50.*raise .*kv_budget"):
         engine.submit(list(range(1000, 1050)))
     with pytest.raises(ValueError, match="does not fit in kv_budget=50"):
@@ -125,8 +101,8 @@ def test_prompt_longer_than_the_kv_budget(engine_parts):
     assert not engine.has_work()
 
 
-def test_prompt_that_just_fits_the_kv_budget_ends_cleanly(engine_parts):
-    engine = Engine(*engine_parts, EngineConfig(kv_budget=50))
+def test_prompt_that_just_fits_the_kv_budget_ends_cleanly(tiny_parts):
+    engine = Engine(*tiny_parts, EngineConfig(kv_budget=50))
     traj = run(engine, list(range(1000, 1049)), SamplingParams(seed=0, max_tokens=20))
     assert traj.finish_reason == "length"  # the store has room for the prompt and one response token, no more
     assert 1 <= traj.stats["total_tokens"] <= 2
@@ -212,7 +188,7 @@ def test_bad_engine_config(kwargs, fragment):
         (dict(join_header="\n<takeaway><guideline>"), r"join_header="),
     ],
 )
-def test_headers_with_foreign_structural_tags_are_rejected(kwargs, fragment, engine_parts):
+def test_headers_with_foreign_structural_tags_are_rejected(kwargs, fragment, tiny_parts):
     """A forced header that carries other structural tags makes every trajectory malformed: the engine writes it
     without interpreting it, so e.g. ``\n<takeaway><guideline>`` puts a guideline inside the takeaway, and
     npr.topology cannot lay the result out. Such a config must be refused when it is made (or, if accepted,
@@ -224,7 +200,7 @@ def test_headers_with_foreign_structural_tags_are_rejected(kwargs, fragment, eng
         assert re.search(fragment, str(exc)), str(exc)
         return
     # accepted: then the engine must still produce trajectories the topology can lay out
-    engine = Engine(*engine_parts, config)
+    engine = Engine(*tiny_parts, config)
     traj = run(engine, steer=engine.shape_steer([[2, 3], [1]]))
     assert_laid_out(engine, traj)
 

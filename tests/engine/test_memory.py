@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -33,33 +32,10 @@ FINISH_REASONS = {"stop", "length", "format_error", "aborted"}
 BASE = list(range(1000, 1040))  # a common stock of prompt tokens: prompts that start alike share a prefix
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: these models are tiny, and two OpenMP threads on a busy 2-core machine run ~10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def parts(npr_tokenizer):
-    """(model, tokenizer) of one tiny random Qwen3, shared by the tests of this module (engines do not modify it)."""
-    import transformers
-    from transformers import AutoModelForCausalLM
-
-    from ..conftest import TINY_DIMS
-
-    cfg = transformers.Qwen3Config(vocab_size=len(npr_tokenizer), tie_word_embeddings=False, **TINY_DIMS)
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_config(cfg, attn_implementation="sdpa", dtype=torch.float32).eval()
-    return model, npr_tokenizer
-
-
 @pytest.fixture
-def new_engine(parts):
+def new_engine(tiny_parts):
     """``new_engine(**EngineConfig fields)``: a fresh engine (empty store and cache) on the shared model."""
-    return lambda **config: Engine(*parts, EngineConfig(**config))
+    return lambda **config: Engine(*tiny_parts, EngineConfig(**config))
 
 
 # ---- independent accounting -----------------------------------------------------------------------------------------
@@ -205,7 +181,7 @@ def requests(draw) -> dict:
 class EngineMachine(RuleBasedStateMachine):
     """Random submit / step / abort sequences on a KV store too small for all requests at once."""
 
-    parts: tuple | None = None  # (model, tokenizer), set by the test
+    tiny_parts: tuple | None = None  # (model, tokenizer), set by the test
     totals: dict = {}  # across examples, so the test can check that the workloads exercised what they should
     MAX_REQUESTS = 7
 
@@ -226,7 +202,7 @@ class EngineMachine(RuleBasedStateMachine):
         config = EngineConfig(
             kv_budget=kv_budget, max_batch_tokens=max_batch_tokens, max_running=max_running, prefix_cache=prefix_cache
         )
-        self.engine = Engine(*self.parts, config)
+        self.engine = Engine(*self.tiny_parts, config)
         for r in first:
             self._submit(r)
 
@@ -296,8 +272,8 @@ class EngineMachine(RuleBasedStateMachine):
         self.engine.kv.check()
 
 
-def test_random_workloads_keep_exact_accounting(parts):
-    EngineMachine.parts = parts
+def test_random_workloads_keep_exact_accounting(tiny_parts):
+    EngineMachine.tiny_parts = tiny_parts
     EngineMachine.totals = {}
     try:
         run_state_machine_as_test(
@@ -309,7 +285,7 @@ def test_random_workloads_keep_exact_accounting(parts):
             ),  # fmt: skip
         )
     finally:
-        EngineMachine.parts = None
+        EngineMachine.tiny_parts = None
     totals = EngineMachine.totals
     # the workloads did what they are for: preemption, forks, and every way to end
     assert totals["preemptions"] > 0, totals
