@@ -113,3 +113,22 @@ def test_smollm2_parity(smollm2):
     assert max_logprob_diff(model, traj, engine.tags) < TOL
     [free] = engine.generate([prompt], SamplingParams(seed=1, max_tokens=20))
     assert max_logprob_diff(model, free, engine.tags) < TOL
+
+
+def test_replay_of_a_sequential_trajectory(make_engine):
+    engine = make_engine("qwen3", tie=True)
+    [traj] = engine.generate([PROMPTS[1]], SamplingParams(seed=3, max_tokens=15), mode="sequential")
+    again = engine.replay(traj.prompt_ids, traj.response_ids, mode="sequential")
+    assert again.mode == "sequential" and again.token_ids == traj.token_ids
+    assert again.position_ids == traj.position_ids
+    assert max(abs(a - b) for a, b in zip(again.logprobs[traj.prompt_len :], traj.logprobs[traj.prompt_len :])) < TOL
+
+
+def test_replay_keeps_given_sampled_flags(make_engine):
+    """Force-closed tokens are not headers: replay takes the original flags when it is given them."""
+    engine = make_engine("qwen3")
+    traj = run_steered(engine, [[3, 40]], SamplingParams(seed=0, max_tokens=25))
+    assert traj.stats["forced_tokens"] > 2 * len(engine._headers(1).step[0]), "a branch was force-closed"
+    again = engine.replay(traj.prompt_ids, traj.response_ids, sampled=traj.sampled[traj.prompt_len :])
+    assert again.sampled == traj.sampled
+    assert max_logprob_diff(engine.model, again, engine.tags) < TOL

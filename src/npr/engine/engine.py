@@ -316,38 +316,54 @@ class Engine:
 
     # ---- replay -----------------------------------------------------------------------------------------------
 
-    def replay(self, prompt_ids: Sequence[int], response_ids: Sequence[int]) -> Trajectory:
-        """Teacher-force ``response_ids`` through the same fork/join path and return its trajectory with log-probs.
+    def replay(
+        self,
+        prompt_ids: Sequence[int],
+        response_ids: Sequence[int],
+        mode: str = "parallel",
+        sampled: Sequence[bool] | None = None,
+    ) -> Trajectory:
+        """Teacher-force ``response_ids`` through the same path as decoding and return its trajectory with log-probs.
 
-        The response is split into trunk and branches by :mod:`npr.topology`; tokens matching the engine's own
-        step and join headers are marked as forced (``sampled=False``).
+        In parallel mode the response is split into trunk and branches by :mod:`npr.topology` and goes through real
+        forks and joins; in sequential mode it is decoded causally. ``sampled`` (one flag per response token, e.g.
+        ``traj.sampled[traj.prompt_len:]``) says which tokens were forced; without it, tokens that match the
+        engine's own step and join headers are marked forced and all others sampled.
         """
+        if mode not in ("parallel", "sequential"):
+            raise ValueError(f"mode={mode!r}: use 'parallel' (native forks) or 'sequential' (causal, no forks)")
         prompt_ids = [int(t) for t in prompt_ids]
         response_ids = [int(t) for t in response_ids]
-        lay = layout(prompt_ids + response_ids, self.tags, len(prompt_ids))
+        if sampled is not None and len(sampled) != len(response_ids):
+            raise ValueError(f"{len(sampled)} sampled flags for {len(response_ids)} response tokens")
+        p = len(prompt_ids)
+        lay = layout(prompt_ids + response_ids, self.tags, p, parallel=mode == "parallel")
         script = Script(trunk=[])
         after_steps = False
         for s in lay.segments:
             if s.kind is SegmentKind.PROMPT:
                 continue
             ids = [int(t) for t in lay.token_ids[s.start : s.end]]
-            flags = [True] * len(ids)
+            if sampled is not None:
+                flags = [bool(f) for f in sampled[s.start - p : s.end - p]]
+            else:
+                flags = [True] * len(ids)
+                header = self._headers(s.branch + 1).step[s.branch] if s.kind is SegmentKind.STEP else None
+                if header is None and after_steps:
+                    header = self._join_header
+                if header and tuple(ids[: len(header)]) == header:
+                    flags[: len(header)] = [False] * len(header)
             if s.kind is SegmentKind.GUIDELINE:
                 script.branches.append([])
             if s.kind is SegmentKind.STEP:
-                header = self._headers(s.branch + 1).step[s.branch]
-                if tuple(ids[: len(header)]) == header:
-                    flags[: len(header)] = [False] * len(header)
                 script.branches[s.block].append(list(zip(ids, flags)))
                 after_steps = True
                 continue
-            if after_steps and tuple(ids[: len(self._join_header)]) == self._join_header:
-                flags[: len(self._join_header)] = [False] * len(self._join_header)
             after_steps = False
             script.trunk.extend(zip(ids, flags))
         big = max(1, len(response_ids)) + 1
         params = SamplingParams(max_tokens=big, max_total_tokens=big, max_branches=max(1, *lay.step_branch.tolist()) + 1)
-        rid = self.submit(prompt_ids, params, "parallel", _script=script)
+        rid = self.submit(prompt_ids, params, mode, _script=script)
         while rid not in self._results:
             self.step()
         return self._results.pop(rid)

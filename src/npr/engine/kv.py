@@ -18,7 +18,8 @@ import torch
 
 
 class OutOfSlots(RuntimeError):
-    """Raised by :meth:`KVStore.alloc` when fewer slots are free than asked for. The scheduler catches it."""
+    """Raised by :meth:`KVStore.alloc` when fewer slots are free than asked for. The scheduler makes room before
+    it allocates, so inside the engine this means broken accounting."""
 
 
 class KVStore:

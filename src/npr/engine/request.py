@@ -177,7 +177,7 @@ class Request:
                 self._fork(seq, self.pending_fork, kv, events)
             else:
                 self._trunk_token(seq, events)
-        elif seq.tokens and seq.tokens[-1].id == self.tags.step_close or (seq.script is not None and not seq.script):
+        elif (seq.tokens and seq.tokens[-1].id == self.tags.step_close) or (seq.script is not None and not seq.script):
             seq.closed = True
             if all(b.closed for b in self.branches):
                 self._join(kv, events)
@@ -327,8 +327,7 @@ class Request:
             if self.path + len(join) > p.max_tokens or self.total + len(join) > p.total_budget:
                 return self.finish(Finish.LENGTH, events)
             for tid in join:
-                self._header_token(cont, tid, events)
-            cont.state = State.TAKEAWAY if T.TAKEAWAY_OPEN in {self.tag_name.get(t) for t in join} else State.TEXT
+                self._header_token(cont, tid, events)  # advances cont.state through the header's <takeaway>
 
     # ---- results ------------------------------------------------------------------------------------------------
 
