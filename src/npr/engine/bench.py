@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -26,6 +25,7 @@ from typing import Any
 
 import torch
 
+from npr.engine.bench_machine import OtherLoad, machine_info, timed
 from npr.engine.config import EngineConfig, SamplingParams
 from npr.engine.engine import Engine
 from npr.engine.trajectory import Trajectory
@@ -124,43 +124,6 @@ def replay_steer(response: list[int], eos: int):
     return lambda role, block, branch, tokens: response[len(tokens)] if len(tokens) < len(response) else eos
 
 
-def _timed(device: str, fn):
-    """(fn(), wall seconds), with the GPU synchronised around it."""
-    sync = torch.cuda.synchronize if device.startswith("cuda") else lambda: None
-    sync()
-    t0 = time.perf_counter()
-    out = fn()
-    sync()
-    return out, time.perf_counter() - t0
-
-
-def _cpu_ticks() -> tuple[int, int] | None:
-    """(busy ticks of the whole machine, ticks of this process), from /proc; None elsewhere."""
-    try:
-        total = sum(int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:4])
-        mine = sum(int(x) for x in Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[11:15])
-    except (OSError, ValueError):
-        return None
-    return total, mine
-
-
-class OtherLoad:
-    """CPU cores kept busy by *other* processes since construction, on average (0.0 on a quiet machine).
-
-    Timings on a shared CPU are only as good as the machine was quiet: every figure carries this next to it.
-    """
-
-    def __init__(self) -> None:
-        self.t0, self.ticks = time.perf_counter(), _cpu_ticks()
-
-    def cores(self) -> float | None:
-        now = _cpu_ticks()
-        if self.ticks is None or now is None:
-            return None
-        busy = (now[0] - self.ticks[0]) - (now[1] - self.ticks[1])
-        return round(max(0.0, busy / os.sysconf("SC_CLK_TCK") / (time.perf_counter() - self.t0)), 3)
-
-
 def hf_generate(model, batch: list[list[int]], n: int, pad: int, eos: int) -> list[list[int]]:
     """Greedy ``generate`` of exactly ``n`` new tokens per prompt (left-padded batch, with an attention mask)."""
     dev = next(model.parameters()).device
@@ -202,8 +165,8 @@ def bench_decode(model, tok, s: Settings, device: str, progress: bool) -> dict[s
         engine_replay(engine, batch, responses)  # warm-up
         hf_t, en_t, load = [], [], OtherLoad()
         for _ in range(s.repeats):  # interleaved, so both see the same machine state
-            hf_t.append(_timed(device, lambda: hf_generate(model, batch, s.new_tokens, pad, tok.eos_token_id))[1])
-            (_, steps), dt = _timed(device, lambda: engine_replay(engine, batch, responses))
+            hf_t.append(timed(device, lambda: hf_generate(model, batch, s.new_tokens, pad, tok.eos_token_id))[1])
+            (_, steps), dt = timed(device, lambda: engine_replay(engine, batch, responses))
             en_t.append(dt)
         n = b * s.new_tokens
         row = {"hf_tokens_per_s": n / min(hf_t), "engine_tokens_per_s": n / min(en_t), "hf_s": min(hf_t),
@@ -237,9 +200,9 @@ def bench_parallel(model, tok, s: Settings, device: str, progress: bool) -> tupl
         seq = lambda: engine_replay(engine, [prompt], [response])  # noqa: E731
         par_t, seq_t, load = [], [], OtherLoad()
         for _ in range(s.repeats):
-            (([pt], par_steps), dt) = _timed(device, par)
+            (([pt], par_steps), dt) = timed(device, par)
             par_t.append(dt)
-            (([st], seq_steps), dt) = _timed(device, seq)
+            (([st], seq_steps), dt) = timed(device, seq)
             seq_t.append(dt)
         if pt.response_ids != response or st.response_ids != response:
             raise RuntimeError(f"k={k}: the timed runs decoded other tokens than the warm-up")
@@ -263,7 +226,7 @@ def bench_concurrency(model, tok, s: Settings, device: str, progress: bool) -> t
     batch = prompts(tok, max(s.requests))
     sample = batch[: s.hf_sample]
     load = OtherLoad()  # the model is warm from bench_decode
-    runs = [_timed(device, lambda: [hf_generate(model, [p], s.new_tokens, pad, tok.eos_token_id)[0] for p in sample])
+    runs = [timed(device, lambda: [hf_generate(model, [p], s.new_tokens, pad, tok.eos_token_id)[0] for p in sample])
             for _ in range(s.repeats)]  # fmt: skip
     responses, hf_s = runs[0][0], min(dt for _, dt in runs)
     hf_tps = len(sample) * s.new_tokens / hf_s
@@ -276,7 +239,7 @@ def bench_concurrency(model, tok, s: Settings, device: str, progress: bool) -> t
     for r in s.requests:
         load = OtherLoad()
         resp = [responses[i % len(responses)] for i in range(r)]  # same token count; the compute does not care
-        times = [_timed(device, lambda: engine_replay(engine, batch[:r], resp))[1] for _ in range(s.repeats)]
+        times = [timed(device, lambda: engine_replay(engine, batch[:r], resp))[1] for _ in range(s.repeats)]
         tps = r * s.new_tokens / min(times)
         rows.append({"requests": r, "engine_tokens_per_s": tps, "engine_s": min(times),
                      "throughput_vs_hf_one_by_one": tps / hf_tps, "other_busy_cores": load.cores()})  # fmt: skip
@@ -334,18 +297,6 @@ def parity(model, trajs: list[Trajectory], tags: TagIds) -> float:
 
 
 # ---- the whole run ----------------------------------------------------------------------------------------------
-
-
-def machine_info() -> dict[str, Any]:
-    import transformers
-
-    info = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []
-    names = [ln.split(":", 1)[1].strip() for ln in info if ln.startswith("model name")]
-    cpu = names[0] if names else platform.processor() or platform.machine()
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "loadavg": os.getloadavg(),
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}  # fmt: skip
 
 
 def run_engine_bench(model_path: str | None, tiny: bool, quick: bool = False, progress: bool = True) -> dict:

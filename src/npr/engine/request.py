@@ -192,8 +192,12 @@ class Request:
             return int(self.steer(seq.role.value, seq.block, seq.branch, [t.id for t in seq.tokens])), True
         return sample(seq.last_logprobs, self.params, seq.generator), True
 
-    def _emit(self, seq: Sequence, token_id: int, sampled: bool, events: list[Event]) -> None:
-        seq.append(token_id, sampled, float(seq.last_logprobs[token_id]))
+    def _emit(
+        self, seq: Sequence, token_id: int, sampled: bool, events: list[Event], logprob: float | None = ...
+    ) -> None:
+        """Append one token; its log-prob comes from ``seq.last_logprobs`` unless given (None: not known yet)."""
+        lp = float(seq.last_logprobs[token_id]) if logprob is ... else logprob
+        seq.append(token_id, sampled, lp)
         self.total += 1
         if seq.role is Role.TRUNK:
             self.path += 1
@@ -273,15 +277,10 @@ class Request:
 
     def _header_token(self, seq: Sequence, tid: int, events: list[Event]) -> None:
         """A forced header token; only the first has a known log-prob now, the rest come as their rows run."""
-        lp = float(seq.last_logprobs[tid]) if not seq.tokens else None
-        seq.append(tid, False, lp)
-        self.total += 1
-        if seq.role is Role.TRUNK:
-            self.path += 1
         tag = self.tag_name.get(tid)
         if tag is not None:
             seq.state = advance(seq.state, tag) or seq.state
-        events.append(Event("token", self.id, seq.block, seq.branch, tid, False))
+        self._emit(seq, tid, False, events, float(seq.last_logprobs[tid]) if not seq.tokens else None)
 
     def _branch_token(self, seq: Sequence, events: list[Event]) -> None:
         p = self.params
