@@ -88,6 +88,99 @@ def _bench_engine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _eval(args: argparse.Namespace) -> int:
+    if args.compare:
+        return _eval_compare(args)
+    if args.score:
+        return _eval_score(args)
+    return _eval_run(args)
+
+
+def _fail(command: str, exc: BaseException) -> int:
+    print(f"npr {command}: {exc}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _benchmark_specs(args: argparse.Namespace, command: str) -> list[str] | None:
+    if not args.benchmark:
+        print(f"npr {command}: --benchmark is required (e.g. --benchmark gsm8k or --benchmark aime24,math500)",
+              file=sys.stderr)  # fmt: skip
+        return None
+    return [b.strip() for b in args.benchmark.split(",") if b.strip()]
+
+
+def _eval_compare(args: argparse.Namespace) -> int:
+    from npr.eval.compare import compare_runs, render_comparison
+
+    try:
+        result = compare_runs(*args.compare)
+    except (OSError, ValueError) as exc:
+        return _fail("eval --compare", exc)
+    print(json.dumps(result, indent=2) if args.json else render_comparison(result))
+    return EXIT_OK
+
+
+def _eval_score(args: argparse.Namespace) -> int:
+    from npr.eval.report import console_table
+    from npr.eval.score import score_file
+
+    specs = _benchmark_specs(args, "eval --score")
+    if specs is None:
+        return EXIT_BAD_INPUT
+    if len(specs) != 1:
+        return _fail("eval --score", ValueError("--score grades one file against one --benchmark"))
+    try:
+        summary = score_file(
+            args.score, specs[0], args.out, id_field=args.id_field, response_field=args.response_field,
+            tokenizer=args.tokenizer, data_dir=args.data_dir, grade_workers=args.grade_workers,
+            grade_timeout=args.grade_timeout,
+        )  # fmt: skip
+    except (OSError, ValueError) as exc:
+        return _fail("eval --score", exc)
+    print(json.dumps(summary, indent=2) if args.json else console_table(summary))
+    if args.out and not args.json:
+        print(f"results, summary.json, report.md and plots in {args.out}")
+    return EXIT_OK
+
+
+def _eval_run(args: argparse.Namespace) -> int:
+    from npr.eval.config import EvalConfig
+    from npr.eval.report import console_table
+    from npr.eval.runner import run_eval
+
+    specs = _benchmark_specs(args, "eval")
+    if specs is None:
+        return EXIT_BAD_INPUT
+    if not args.out:
+        return _fail("eval", ValueError("--out DIR is required: results are written there (and resumed from it)"))
+    model = args.model
+    if model is None:
+        from npr.toy.smollm2 import smollm2_dir
+
+        model = str(smollm2_dir(quiet=args.json))
+    try:
+        config = EvalConfig(
+            model=model, benchmarks=tuple(specs), k=args.k, mode=args.mode, prompt=args.prompt, limit=args.limit,
+            temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, seed=args.seed,
+            max_tokens=args.max_tokens, max_total_tokens=args.max_total_tokens, max_branches=args.max_branches,
+            batch=args.batch, kv_budget=args.kv_budget, dtype=args.dtype, device=args.device,
+            data_dir=args.data_dir, question_field=args.question_field, answer_field=args.answer_field,
+            id_field=args.id_field, kind=args.kind, grade_workers=args.grade_workers, grade_timeout=args.grade_timeout,
+            save_trajectories=not args.no_trajectories,
+        )  # fmt: skip
+        summary = run_eval(config, args.out, progress=not args.json, log=lambda m: print(m, file=sys.stderr))
+    except KeyboardInterrupt:
+        print(f"npr eval: interrupted; finished samples are saved in {args.out}/results.jsonl - run the same "
+              "command again to resume", file=sys.stderr)  # fmt: skip
+        return 130
+    except (OSError, ValueError) as exc:
+        return _fail("eval", exc)
+    print(json.dumps(summary, indent=2) if args.json else console_table(summary))
+    if not args.json:
+        print(f"results.jsonl, summary.json, report.md and plots in {args.out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="npr",
@@ -136,6 +229,63 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--device", help="e.g. cuda or cpu (default: where the model loads)")
     solve.add_argument("--json", action="store_true", help="print the trajectory as one JSON object")
     solve.set_defaults(run=_solve)
+
+    ev = commands.add_parser(
+        "eval",
+        help="evaluate a model on benchmarks (accuracy, format, parallelism, speed); compare or score runs",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Run benchmarks through the npr engine, grade every sample and write DIR/results.jsonl (one line per "
+            "sample, with its trajectory), DIR/summary.json, DIR/report.md and PNG plots. Running the same command "
+            "again resumes an interrupted run without redoing finished samples.\n\n"
+            "Benchmarks: aime24, aime25, hmmt25, olympiadbench, minerva, zebralogic, amc23, math500, gsm8k and "
+            "zebralogic-gen (generated logic puzzles); or a local .json/.jsonl/.parquet file (map its fields with "
+            "--question-field/--answer-field/--id-field, pick the grader with --kind); or hf:OWNER/NAME[:SPLIT] from "
+            "the hub. aime25, hmmt25 and minerva are not bundled (licence): pass --data-dir with their files, or "
+            "go online.\n\n"
+            "Other forms:\n"
+            "  npr eval --compare DIR_A DIR_B     speedups and accuracy deltas of run B over run A\n"
+            "  npr eval --score FILE.jsonl --benchmark NAME [--out DIR]\n"
+            "                                     grade responses produced elsewhere\n\n"
+            "Metric definitions: docs/EVAL.md."
+        ),
+    )
+    what = ev.add_mutually_exclusive_group()
+    what.add_argument("--compare", nargs=2, metavar=("DIR_A", "DIR_B"), help="compare two runs (B relative to A)")
+    what.add_argument("--score", metavar="FILE", help="grade a JSONL file of outside responses")
+    ev.add_argument("--model", help="HF model folder or hub id (default: SmolLM2-135M-Instruct, fetched once)")
+    ev.add_argument("--benchmark", metavar="NAME[,NAME]", help="benchmarks, comma-separated (see above)")
+    ev.add_argument("--out", metavar="DIR", help="output folder (required to run; resumed when it holds a run)")
+    ev.add_argument("--k", type=int, default=8, help="samples per problem: avg@k, pass@k, best@k (default 8)")
+    ev.add_argument("--mode", choices=("parallel", "sequential"), default="parallel",
+                    help="parallel: blocks run as real forks (default); sequential: causal decoding")  # fmt: skip
+    ev.add_argument("--prompt", choices=("npr", "plain"), default="npr",
+                    help="npr: ask for the NPR format (default); plain: a boxed answer only (baseline)")  # fmt: skip
+    ev.add_argument("--limit", type=int, help="the first N problems of each benchmark")
+    ev.add_argument("--temperature", type=float, default=1.0, help="sampling temperature, 0 = greedy (default 1.0)")
+    ev.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (default 1.0: off)")
+    ev.add_argument("--top-k", type=int, default=0, help="top-k sampling (default 0: off)")
+    ev.add_argument("--seed", type=int, default=0, help="base seed; each sample's seed derives from it (default 0)")
+    ev.add_argument("--max-tokens", type=int, default=2048, help="critical-path tokens per sample (default 2048)")
+    ev.add_argument("--max-total-tokens", type=int, help="tokens over all branches per sample (default 8x)")
+    ev.add_argument("--max-branches", type=int, default=8, help="most branches one block may fork (default 8)")
+    ev.add_argument("--batch", type=int, default=32, help="requests in flight in the engine (default 32)")
+    ev.add_argument("--kv-budget", type=int, default=65536, help="KV slots of the engine (default 65536)")
+    ev.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    ev.add_argument("--device", help="e.g. cuda or cpu (default: where the model loads)")
+    ev.add_argument("--data-dir", metavar="DIR", help="folder with benchmark files that are not bundled")
+    ev.add_argument("--grade-workers", type=int, default=1, help="grading processes (default 1)")
+    ev.add_argument("--grade-timeout", type=float, default=10.0, help="seconds per answer before it is wrong")
+    ev.add_argument("--no-trajectories", action="store_true", help="leave token-level trajectories out of results")
+    ev.add_argument("--tokenizer", help="with --score: count tokens and critical paths with this tokenizer")
+    ev.add_argument("--question-field", help="for a local file or hf: benchmark: the field holding the question")
+    ev.add_argument("--answer-field", help="for a local file or hf: benchmark: the field holding the gold answer")
+    ev.add_argument("--id-field", help="with --score or a local file: the field holding the problem id")
+    ev.add_argument("--kind", choices=("math", "choice", "zebra"),
+                    help="for a local file or hf: benchmark: how answers are graded (default math)")  # fmt: skip
+    ev.add_argument("--response-field", help="with --score: the field holding the response text")
+    ev.add_argument("--json", action="store_true", help="print the summary (or comparison) as JSON")
+    ev.set_defaults(run=_eval)
 
     bench = commands.add_parser("bench", help="benchmarks (ratios measured side by side in one run)")
     bench_commands = bench.add_subparsers(dest="bench_command", metavar="TARGET", required=True)

@@ -116,7 +116,7 @@ def run_requests(engine: Engine, requests, on_step=None) -> tuple[list[Trajector
         steps += 1
         if on_step is not None:
             on_step(engine)
-    return [engine._results.pop(r) for r in rids], steps
+    return [engine.take(r) for r in rids], steps
 
 
 def replay_steer(response: list[int], eos: int):

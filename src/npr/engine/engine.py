@@ -267,9 +267,10 @@ class Engine:
                 raise RuntimeError("the engine has no work left but requests are unfinished")  # a bug, not input
             for e in self.step():
                 if e.request_id in pending:
-                    yield e
                     if e.kind == "finish":
                         pending.discard(e.request_id)
+                        self._results.pop(e.request_id, None)  # handed over in the event; keep no reference
+                    yield e
 
     def generate(
         self, prompts: Sequence[Prompt], params: SamplingParams | Sequence[SamplingParams] | None = None,
@@ -280,6 +281,13 @@ class Engine:
         while any(i not in self._results for i in ids):
             self.step()
         return [self._results.pop(i) for i in ids]
+
+    def take(self, request_id: str) -> Trajectory | None:
+        """Hand over a finished request's trajectory (once; the engine keeps no reference), or None while it runs.
+
+        For callers that drive :meth:`step` themselves, e.g. to keep a fixed number of requests in flight.
+        """
+        return self._results.pop(request_id, None)
 
     def _submit_all(self, prompts, params, mode) -> list[str]:
         if isinstance(prompts, str) or (prompts and isinstance(prompts[0], int)):

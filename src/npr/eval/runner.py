@@ -1,0 +1,233 @@
+"""``npr eval``: run benchmarks through the engine, grade every sample, and write the results and the summary.
+
+A run lives in one output folder:
+
+* ``config.json`` - the settings (:class:`~npr.eval.config.EvalConfig`) and the machine;
+* ``results.jsonl`` - one line per sample (:mod:`npr.eval.records`), appended as samples finish;
+* ``summary.json``, ``report.md`` and the plots - rebuilt from ``results.jsonl`` at the end (:mod:`npr.eval.report`).
+
+Running the same command again resumes: samples already in ``results.jsonl`` are not redone, and because every
+sample's seed is derived from its identity (not from batching or order), the resumed run ends with the same samples
+an uninterrupted one would have produced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from npr.eval.config import EvalConfig
+from npr.eval.item import Item
+from npr.eval.records import ResultsFile, format_fields, record_key
+
+
+@dataclass(frozen=True)
+class Task:
+    """One resolved benchmark: its display name, grader kind and problems."""
+
+    name: str
+    kind: str
+    items: list[Item]
+
+
+def sample_seed(seed: int, benchmark: str, item_id: str, sample: int) -> int:
+    """The seed of one sample: fixed by what the sample is, so batching and resuming cannot change it."""
+    digest = hashlib.sha256(f"{seed}\x1f{benchmark}\x1f{item_id}\x1f{sample}".encode()).digest()
+    return int.from_bytes(digest[:7], "big")
+
+
+def resolve_tasks(config: EvalConfig) -> list[Task]:
+    """Load every benchmark of ``config`` (before any model is loaded, so a typo fails fast)."""
+    from npr.eval.benchmarks import resolve
+
+    tasks = []
+    for spec in config.benchmarks:
+        name, kind, items = resolve(
+            spec, limit=config.limit, data_dir=config.data_dir, question=config.question_field,
+            answer=config.answer_field, id=config.id_field, kind=config.kind,
+        )  # fmt: skip
+        if not items:
+            raise ValueError(f"benchmark {spec!r} has no problems")
+        tasks.append(Task(name, kind, items))
+    names = [t.name for t in tasks]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two benchmarks resolve to the same name: {names}")
+    return tasks
+
+
+def write_config(config: EvalConfig, folder: Path, tasks: Sequence[Task]) -> None:
+    from npr import __version__
+
+    path = folder / "config.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    doc = {
+        "run": config.to_dict(),
+        "benchmarks": {t.name: {"kind": t.kind, "problems": len(t.items)} for t in tasks},
+        "npr_version": __version__,
+        "created": old.get("created") or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpu": platform.processor()},
+    }
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+class Evaluator:
+    """Drives one engine over the pending samples of each task, keeping ``config.batch`` requests in flight.
+
+    Args:
+        config: the run.
+        engine: an :class:`npr.engine.Engine`; loaded from ``config.model`` when None.
+        progress: show a progress bar per benchmark (with the running accuracy).
+    """
+
+    def __init__(self, config: EvalConfig, engine=None, *, progress: bool = True):
+        self.config = config
+        self._engine = engine
+        self.progress = progress
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from npr.engine import Engine, EngineConfig
+
+            self._engine = Engine.from_pretrained(
+                self.config.model, EngineConfig(kv_budget=self.config.kv_budget),
+                dtype=self.config.dtype, device=self.config.device,
+            )  # fmt: skip
+        return self._engine
+
+    def run_task(self, task: Task, results: ResultsFile, done: dict, session: int, grader) -> int:
+        """Generate, grade and append every missing sample of ``task``; returns how many were added."""
+        from npr.engine import SamplingParams
+        from npr.tokens import encode_prompt
+
+        cfg = self.config
+        pending = deque(
+            (item, s) for item in task.items for s in range(cfg.k) if (task.name, item.id, s) not in done
+        )
+        if not pending:
+            return 0
+        engine = self.engine
+        prompts: dict[str, list[int]] = {}
+        correct = sum(bool(r["grade"]["correct"]) for r in done.values() if r["benchmark"] == task.name)
+        graded = sum(r["benchmark"] == task.name for r in done.values())
+        inflight: dict[str, tuple[Item, int, int]] = {}
+        added = 0
+        bar = _bar(len(pending), task.name, self.progress)
+        start = shown = time.perf_counter()
+        tokens = 0  # tokens generated in this session, all branches, for the live rate
+        try:
+            while pending or inflight:
+                while pending and len(inflight) < cfg.batch:
+                    item, s = pending.popleft()
+                    if item.id not in prompts:
+                        prompts[item.id] = encode_prompt(engine.tokenizer, item.question, mode=cfg.prompt)
+                    seed = sample_seed(cfg.seed, task.name, item.id, s)
+                    params = SamplingParams(
+                        temperature=cfg.temperature, top_p=cfg.top_p, top_k=cfg.top_k, seed=seed,
+                        max_tokens=cfg.max_tokens, max_total_tokens=cfg.max_total_tokens,
+                        max_branches=cfg.max_branches,
+                    )  # fmt: skip
+                    inflight[engine.submit(prompts[item.id], params, cfg.mode)] = (item, s, seed)
+                events = engine.step()
+                tokens += sum(e.kind == "token" for e in events)
+                finished = [e.request_id for e in events if e.kind == "finish" and e.request_id in inflight]
+                now = time.perf_counter()
+                if bar is not None and (finished or now - shown > 1.0):
+                    shown = now
+                    acc = f"acc={correct / graded:.3f} " if graded else ""
+                    bar.set_postfix_str(f"{acc}{tokens / (now - start):.0f} tok/s", refresh=not finished)
+                if not finished:
+                    continue
+                elapsed = time.perf_counter() - start
+                trajs = [engine.take(rid) for rid in finished]
+                metas = [inflight.pop(rid) for rid in finished]
+                grades = grader([(t.text, item.answer, task.kind, dict(item.meta.get("grade", {})))
+                                 for t, (item, _, _) in zip(trajs, metas)])  # fmt: skip
+                records = [
+                    self._record(task, item, s, seed, traj, grade, session, elapsed)
+                    for traj, (item, s, seed), grade in zip(trajs, metas, grades)
+                ]
+                results.append(records)
+                for r in records:
+                    done[record_key(r)] = r
+                added += len(records)
+                graded += len(records)
+                correct += sum(bool(r["grade"]["correct"]) for r in records)
+                if bar is not None:
+                    bar.set_postfix_str(f"acc={correct / graded:.3f} {tokens / (now - start):.0f} tok/s", refresh=False)
+                    bar.update(len(records))
+        finally:
+            if bar is not None:
+                bar.close()
+            for rid in list(inflight):  # interrupted: free the engine for whoever uses it next
+                engine.abort(rid)
+        return added
+
+    def _record(self, task: Task, item: Item, sample: int, seed: int, traj, grade, session: int, elapsed: float):
+        stats = dict(traj.stats)
+        rec: dict[str, Any] = {
+            "benchmark": task.name,
+            "item_id": item.id,
+            "sample": sample,
+            "seed": seed,
+            "kind": task.kind,
+            "answer": item.answer,
+            "response": traj.text,
+            "finish_reason": traj.finish_reason,
+            "grade": grade.to_dict(),
+            "format": format_fields(traj.text, stats.get("branches_per_block")),
+            "stats": stats,
+            "session": session,
+            "elapsed": round(elapsed, 4),
+        }
+        if self.config.save_trajectories:
+            rec["trajectory"] = traj.to_dict()
+        return rec
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="sample", dynamic_ncols=True)
+
+
+def run_eval(
+    config: EvalConfig,
+    out: str | Path,
+    *,
+    engine=None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run (or resume) an evaluation into folder ``out`` and return its summary (also written to disk)."""
+    from npr.eval.report import write_outputs
+    from npr.rewards import GradePool
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    config.check_resumable(folder)
+    tasks = resolve_tasks(config)
+    results = ResultsFile(folder / "results.jsonl")
+    existing = results.load()
+    done = {record_key(r): r for r in existing}
+    session = 1 + max((int(r.get("session") or 0) for r in existing), default=0)
+    write_config(config, folder, tasks)
+    todo = sum(1 for t in tasks for i in t.items for s in range(config.k) if (t.name, i.id, s) not in done)
+    if existing:
+        log(f"resuming {folder}: {len(existing)} samples on disk, {todo} to go")
+    if todo:
+        evaluator = Evaluator(config, engine, progress=progress)
+        with GradePool(workers=config.grade_workers, timeout=config.grade_timeout) as pool:
+            for task in tasks:
+                evaluator.run_task(task, results, done, session, pool.map)
+    return write_outputs(folder, config, tasks, list(done.values()))

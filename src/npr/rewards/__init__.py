@@ -1,0 +1,39 @@
+r"""Graders: is a response's final answer right? Deterministic, and bounded in time per item.
+
+* :func:`grade` ``(response, answer, kind="math", *, choices=None, timeout=5.0) -> Grade`` grades one response:
+
+  - ``"math"``: the last ``\boxed{}``, normalised, compared with math-verify (:mod:`npr.rewards.math`); a list of
+    gold answers means every one must be given, in any order;
+  - ``"choice"``: an option letter from the last box or an "answer is (B)" phrase (:mod:`npr.rewards.choice`);
+  - ``"zebra"``: a ZebraLogic grid from JSON or a Markdown table, scored cell by cell (:mod:`npr.rewards.zebra`).
+
+  It never raises on model output; it raises ``ValueError`` for an unknown kind or a malformed gold answer
+  (:class:`InvalidGold`).
+* :class:`Grade` ``(correct, extracted, reason, score)``, with ``to_dict``/``from_dict``; ``reason`` starts with a
+  stable code from :data:`REASON_CODES` (table in :mod:`npr.rewards.verdict`).
+* :class:`GradePool` ``(workers=2, timeout=10.0)`` grades in spawned worker processes with a hard per-item timeout:
+  ``.grade(...)``, ``.map(jobs)`` (order kept), ``.close()``; a context manager.
+* :func:`register_kind` / :class:`Kind` / :func:`kinds` extend the ``kind`` registry (:mod:`npr.rewards.grade`).
+
+The time bound of :func:`grade` itself holds in the main thread only (:mod:`npr.rewards.deadline`); in other threads
+size caps (:mod:`npr.rewards.guards`) keep out the inputs known to explode, and :class:`GradePool` is the hard bound.
+"""
+
+from npr.rewards.grade import DEFAULT_TIMEOUT, Grader, Kind, grade, kind_of, kinds, register_kind
+from npr.rewards.pool import GradePool, Job
+from npr.rewards.verdict import REASON_CODES, Grade, InvalidGold
+
+__all__ = [
+    "grade",
+    "Grade",
+    "GradePool",
+    "Job",
+    "InvalidGold",
+    "REASON_CODES",
+    "DEFAULT_TIMEOUT",
+    "Kind",
+    "Grader",
+    "register_kind",
+    "kinds",
+    "kind_of",
+]
