@@ -88,6 +88,15 @@ def _bench_engine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _eval_defaults() -> dict:
+    """EvalConfig's defaults, so that --help and the dataclass cannot disagree."""
+    from dataclasses import MISSING, fields
+
+    from npr.eval.config import EvalConfig
+
+    return {f.name: f.default for f in fields(EvalConfig) if f.default is not MISSING}
+
+
 def _eval(args: argparse.Namespace) -> int:
     if args.compare:
         return _eval_compare(args)
@@ -240,9 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
             "again resumes an interrupted run without redoing finished samples.\n\n"
             "Benchmarks: aime24, aime25, hmmt25, olympiadbench, minerva, zebralogic, amc23, math500, gsm8k and "
             "zebralogic-gen (generated logic puzzles); or a local .json/.jsonl/.parquet file (map its fields with "
-            "--question-field/--answer-field/--id-field, pick the grader with --kind); or hf:OWNER/NAME[:SPLIT] from "
-            "the hub. aime25, hmmt25 and minerva are not bundled (licence): pass --data-dir with their files, or "
-            "go online.\n\n"
+            "--question-field/--answer-field/--id-field, pick the grader with --kind); or "
+            "hf:OWNER/NAME[:SPLIT] or hf:OWNER/NAME:CONFIG:SPLIT from the hub. aime25, hmmt25 and minerva are not "
+            "bundled (licence) and zebralogic is gated: pass --data-dir with their files, or go online.\n\n"
             "Other forms:\n"
             "  npr eval --compare DIR_A DIR_B     speedups and accuracy deltas of run B over run A\n"
             "  npr eval --score FILE.jsonl --benchmark NAME [--out DIR]\n"
@@ -253,37 +262,55 @@ def build_parser() -> argparse.ArgumentParser:
     what = ev.add_mutually_exclusive_group()
     what.add_argument("--compare", nargs=2, metavar=("DIR_A", "DIR_B"), help="compare two runs (B relative to A)")
     what.add_argument("--score", metavar="FILE", help="grade a JSONL file of outside responses")
-    ev.add_argument("--model", help="HF model folder or hub id (default: SmolLM2-135M-Instruct, fetched once)")
+    d = _eval_defaults()
+    ev.add_argument("--model", metavar="M", help="HF model folder or hub id (default: SmolLM2-135M-Instruct)")
     ev.add_argument("--benchmark", metavar="NAME[,NAME]", help="benchmarks, comma-separated (see above)")
     ev.add_argument("--out", metavar="DIR", help="output folder (required to run; resumed when it holds a run)")
-    ev.add_argument("--k", type=int, default=8, help="samples per problem: avg@k, pass@k, best@k (default 8)")
-    ev.add_argument("--mode", choices=("parallel", "sequential"), default="parallel",
-                    help="parallel: blocks run as real forks (default); sequential: causal decoding")  # fmt: skip
-    ev.add_argument("--prompt", choices=("npr", "plain"), default="npr",
-                    help="npr: ask for the NPR format (default); plain: a boxed answer only (baseline)")  # fmt: skip
-    ev.add_argument("--limit", type=int, help="the first N problems of each benchmark")
-    ev.add_argument("--temperature", type=float, default=1.0, help="sampling temperature, 0 = greedy (default 1.0)")
-    ev.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling (default 1.0: off)")
-    ev.add_argument("--top-k", type=int, default=0, help="top-k sampling (default 0: off)")
-    ev.add_argument("--seed", type=int, default=0, help="base seed; each sample's seed derives from it (default 0)")
-    ev.add_argument("--max-tokens", type=int, default=2048, help="critical-path tokens per sample (default 2048)")
-    ev.add_argument("--max-total-tokens", type=int, help="tokens over all branches per sample (default 8x)")
-    ev.add_argument("--max-branches", type=int, default=8, help="most branches one block may fork (default 8)")
-    ev.add_argument("--batch", type=int, default=32, help="requests in flight in the engine (default 32)")
-    ev.add_argument("--kv-budget", type=int, default=65536, help="KV slots of the engine (default 65536)")
-    ev.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
-    ev.add_argument("--device", help="e.g. cuda or cpu (default: where the model loads)")
-    ev.add_argument("--data-dir", metavar="DIR", help="folder with benchmark files that are not bundled")
-    ev.add_argument("--grade-workers", type=int, default=1, help="grading processes (default 1)")
-    ev.add_argument("--grade-timeout", type=float, default=10.0, help="seconds per answer before it is wrong")
-    ev.add_argument("--no-trajectories", action="store_true", help="leave token-level trajectories out of results")
-    ev.add_argument("--tokenizer", help="with --score: count tokens and critical paths with this tokenizer")
-    ev.add_argument("--question-field", help="for a local file or hf: benchmark: the field holding the question")
-    ev.add_argument("--answer-field", help="for a local file or hf: benchmark: the field holding the gold answer")
-    ev.add_argument("--id-field", help="with --score or a local file: the field holding the problem id")
-    ev.add_argument("--kind", choices=("math", "choice", "zebra"),
-                    help="for a local file or hf: benchmark: how answers are graded (default math)")  # fmt: skip
-    ev.add_argument("--response-field", help="with --score: the field holding the response text")
+    run = ev.add_argument_group("sampling and budgets")
+    run.add_argument("--k", type=int, default=d["k"], metavar="K",
+                     help=f"samples per problem: avg@k, pass@k, best@k (default {d['k']})")
+    run.add_argument("--mode", choices=("parallel", "sequential"), default=d["mode"],
+                     help="parallel: blocks run as real forks (default); sequential: causal decoding")
+    run.add_argument("--prompt", choices=("npr", "plain"), default=d["prompt"],
+                     help="npr: ask for the NPR format (default); plain: a boxed answer only (baseline)")
+    run.add_argument("--limit", type=int, metavar="N", help="the first N problems of each benchmark (default all)")
+    run.add_argument("--temperature", type=float, default=d["temperature"], metavar="T",
+                     help=f"sampling temperature, 0 = greedy (default {d['temperature']})")
+    run.add_argument("--top-p", type=float, default=d["top_p"], metavar="P",
+                     help=f"nucleus sampling (default {d['top_p']}: off)")
+    run.add_argument("--top-k", type=int, default=d["top_k"], metavar="K", help="top-k sampling (default 0: off)")
+    run.add_argument("--seed", type=int, default=d["seed"], metavar="S",
+                     help=f"base seed; each sample's seed derives from it and from the sample (default {d['seed']})")
+    run.add_argument("--max-tokens", type=int, default=d["max_tokens"], metavar="N",
+                     help=f"critical-path tokens per sample (default {d['max_tokens']})")
+    run.add_argument("--max-total-tokens", type=int, metavar="N",
+                     help="tokens over all branches per sample (default 8x --max-tokens)")
+    run.add_argument("--max-branches", type=int, default=d["max_branches"], metavar="N",
+                     help=f"most branches one block may fork (default {d['max_branches']})")
+    eng = ev.add_argument_group("engine and grading")
+    eng.add_argument("--batch", type=int, default=d["batch"], metavar="N",
+                     help=f"requests in flight in the engine (default {d['batch']})")
+    eng.add_argument("--kv-budget", type=int, default=d["kv_budget"], metavar="N",
+                     help=f"KV slots (tokens) of the engine (default {d['kv_budget']})")
+    eng.add_argument("--dtype", default=d["dtype"], choices=("float32", "bfloat16", "float16"),
+                     help=f"weights and KV precision (default {d['dtype']})")
+    eng.add_argument("--device", help="e.g. cuda or cpu (default: where the model loads)")
+    eng.add_argument("--grade-workers", type=int, default=d["grade_workers"], metavar="N",
+                     help=f"grading processes (default {d['grade_workers']})")
+    eng.add_argument("--grade-timeout", type=float, default=d["grade_timeout"], metavar="S",
+                     help=f"seconds per answer; past it the answer counts as wrong (default {d['grade_timeout']:g})")
+    eng.add_argument("--no-trajectories", action="store_true", help="leave token-level trajectories out of results")
+    data = ev.add_argument_group("data")
+    data.add_argument("--data-dir", metavar="DIR",
+                      help="folder with benchmark files that are not bundled (aime25.json, hmmt_feb_2025.json, ...)")
+    data.add_argument("--question-field", metavar="F", help="local file or hf: benchmark: the question's field")
+    data.add_argument("--answer-field", metavar="F", help="local file or hf: benchmark: the gold answer's field")
+    data.add_argument("--id-field", metavar="F", help="local file, hf: benchmark or --score: the problem id's field")
+    data.add_argument("--kind", choices=("math", "choice", "zebra"),
+                      help="local file or hf: benchmark: how answers are graded (default math)")
+    data.add_argument("--response-field", metavar="F", help="--score: the field holding the response text")
+    data.add_argument("--tokenizer", metavar="PATH",
+                      help="--score: count tokens and critical paths with this tokenizer")
     ev.add_argument("--json", action="store_true", help="print the summary (or comparison) as JSON")
     ev.set_defaults(run=_eval)
 

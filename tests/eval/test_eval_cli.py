@@ -135,7 +135,7 @@ def test_a_run_folder_refuses_other_settings(tiny_model, full_run):
 
 def test_compare_reports_deltas_and_speedups(full_run, tiny_model, tmp_path):
     seq = tmp_path / "seq"
-    res = npr("eval", "--model", tiny_model, *RUN, "--mode", "sequential", "--out", str(seq))
+    res = npr("eval", "--model", tiny_model, *RUN, "--mode", "sequential", "--batch", "4", "--out", str(seq))
     assert res.returncode == 0, res.stderr
     res = npr("eval", "--compare", str(seq), str(full_run))
     assert res.returncode == 0, res.stderr
@@ -146,8 +146,19 @@ def test_compare_reports_deltas_and_speedups(full_run, tiny_model, tmp_path):
     a = json.loads((seq / "summary.json").read_text())["benchmarks"]["gsm8k"]
     b = json.loads((full_run / "summary.json").read_text())["benchmarks"]["gsm8k"]
     assert row["throughput_ratio"] == pytest.approx(b["tokens_per_second"] / a["tokens_per_second"])
-    assert row["latency_speedup"] == pytest.approx(a["seconds_per_problem"] / b["seconds_per_problem"])
+    assert row["latency_speedup"] == pytest.approx(a["mean_latency_seconds"] / b["mean_latency_seconds"])
+    assert row["problem_time_speedup"] == pytest.approx(a["seconds_per_problem"] / b["seconds_per_problem"])
+    assert row["critical_path_speedup"] == pytest.approx(
+        a["mean_critical_path_tokens"] / b["mean_critical_path_tokens"]
+    )
+    assert row["token_ratio"] == pytest.approx(b["mean_total_tokens"] / a["mean_total_tokens"])
     assert row["avg_at_k_delta"] == pytest.approx(b["avg_at_k"] - a["avg_at_k"])
+    assert cmp["warnings"] == []  # same k, batch, problems and machine
+    other_k = tmp_path / "k1"
+    res = npr("eval", "--model", tiny_model, *RUN[:4], "--k", "1", *RUN[6:], "--out", str(other_k))
+    assert res.returncode == 0, res.stderr
+    res = npr("eval", "--compare", str(other_k), str(full_run))
+    assert "warning: k differs (1 vs 2)" in res.stdout
 
 
 def test_score_grades_outside_responses(tmp_path):
@@ -198,3 +209,20 @@ def test_bad_input_is_a_clear_error(tiny_model, tmp_path, args, message):
     res = npr("eval", "--model", tiny_model, *args)
     assert res.returncode == 2, res.stderr
     assert message in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_failed_start_does_not_lock_the_folder(tiny_model, tmp_path):
+    out = tmp_path / "out"
+    res = npr("eval", "--model", str(tmp_path / "no-such-model"), *RUN, "--out", str(out))
+    assert res.returncode == 2 and "cannot load the model" in res.stderr and "Traceback" not in res.stderr
+    res = npr("eval", "--model", tiny_model, *RUN[:-2], "--seed", "9", "--limit", "1", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+
+
+def test_score_refuses_to_overwrite_a_run(full_run, tmp_path):
+    src = tmp_path / "outside.jsonl"
+    src.write_text(json.dumps({"id": load_benchmark("gsm8k", limit=1)[0].id, "response": "\\boxed{1}"}) + "\n")
+    before = (full_run / "results.jsonl").read_bytes()
+    res = npr("eval", "--score", str(src), "--benchmark", "gsm8k", "--out", str(full_run))
+    assert res.returncode == 2 and "--score did not write" in res.stderr
+    assert (full_run / "results.jsonl").read_bytes() == before

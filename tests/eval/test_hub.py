@@ -79,7 +79,7 @@ def test_resolve_hub_spec(tmp_path: Path, install) -> None:
     path.write_text("".join(json.dumps({"question": f"Q{i}", "answer": "A"}) + "\n" for i in range(4)))
     install(FakeHub("me/set", {"cfg/dev.jsonl": path}))
     name, kind, items = resolve("hf:me/set:cfg:dev", limit=2, kind="choice")
-    assert (name, kind, [i.answer for i in items]) == ("me/set:dev", "choice", ["A", "A"])
+    assert (name, kind, [i.answer for i in items]) == ("me/set:cfg:dev", "choice", ["A", "A"])  # config named
 
 
 def test_registered_set_from_hub(tmp_path: Path, install) -> None:

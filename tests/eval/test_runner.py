@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,20 @@ def test_sequential_decoding_of_the_same_format_is_not_genuinely_parallel(steere
     assert m["parallel_blocks"] > 0 and m["forked_parallel_blocks"] == 0
     assert m["parallel_rate"] == 0.0 and m["genuine_parallel_share"] == 0.0
     assert m["ideal_speedup"] == pytest.approx(1.0)  # causal decoding: the critical path is every token
+
+
+def test_resume_refuses_samples_of_a_changed_problem(steered, questions, tmp_path):
+    config = EvalConfig(
+        model="tiny-steered", benchmarks=(questions,), k=1, max_tokens=256, batch=3, kv_budget=8192,
+        question_field="q", answer_field="a", id_field="key",
+    )  # fmt: skip
+    run_eval(config, tmp_path / "out", engine=steered, progress=False, log=lambda m: None)
+    path = Path(questions)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows[1]["a"] = "999"  # the data changed under the run
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(ValueError, match="problem 'p1' has changed since its samples"):
+        run_eval(config, tmp_path / "out", engine=steered, progress=False, log=lambda m: None)
+    other = EvalConfig(**{**config.to_dict(), "answer_field": "q"})
+    with pytest.raises(ValueError, match="answer_field: 'a' there, 'q' now"):
+        run_eval(other, tmp_path / "out", engine=steered, progress=False, log=lambda m: None)

@@ -44,7 +44,7 @@ __all__ = [
 
 #: The environment variable naming the default data folder.
 DATA_DIR_ENV = "NPR_BENCHMARK_DIR"
-#: How many puzzles ``zebralogic-gen`` generates (``limit`` lowers it).
+#: How many puzzles ``zebralogic-gen`` generates without a ``limit`` (a limit sets the number, above or below).
 GENERATED_PUZZLES = 100
 
 
@@ -160,7 +160,7 @@ def _load_generated(
 ) -> list[Item]:
     """``zebralogic-gen``: puzzles made on the spot (seed 0), so ``data_dir`` and ``offline`` do not matter."""
     _check_limit(limit)
-    n = GENERATED_PUZZLES if limit is None else min(limit, GENERATED_PUZZLES)
+    n = GENERATED_PUZZLES if limit is None else limit  # a larger --limit asks for more puzzles: generate them
     if n == 0:
         return []
     from npr.eval.zebra import puzzle_items  # generator code is only needed when asked for
@@ -345,7 +345,8 @@ def resolve(
         items = load_hub(
             repo, split=split, config=config, question=q_field, answer=a_field, id=id, kind=grader, offline=offline
         )
-        return f"{repo}:{split}", grader, items if limit is None else items[:limit]
+        name = f"{repo}:{config}:{split}" if config else f"{repo}:{split}"
+        return name, grader, items if limit is None else items[:limit]
     bench = _lookup(text)
     if bench is not None:
         given = [k for k, v in (("question", question), ("answer", answer), ("id", id), ("kind", kind)) if v]

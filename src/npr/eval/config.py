@@ -11,8 +11,19 @@ from typing import Any
 #: --limit) when these match what its folder already holds.
 IDENTITY = (
     "model", "k", "mode", "prompt", "temperature", "top_p", "top_k", "seed", "max_tokens", "max_total_tokens",
-    "max_branches", "dtype",
+    "max_branches", "dtype", "question_field", "answer_field", "id_field", "kind",
 )  # fmt: skip
+
+
+def machine_info() -> dict[str, Any]:
+    """Where a run was timed: throughput figures compare only between runs on the same machine."""
+    import os
+    import platform
+
+    return {
+        "platform": platform.platform(), "python": platform.python_version(),
+        "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+    }  # fmt: skip
 
 
 class ConfigMismatch(ValueError):
@@ -93,8 +104,18 @@ class EvalConfig:
         for ok, why in checks:
             if not ok:
                 raise ValueError(why)
+        self.sampling(seed=0)  # SamplingParams checks temperature, top-p/k and the budgets with its own reasons
         if len(set(self.benchmarks)) != len(self.benchmarks):
             raise ValueError(f"benchmarks {list(self.benchmarks)} name one benchmark twice")
+
+    def sampling(self, seed: int):
+        """The engine's :class:`~npr.engine.SamplingParams` for one sample with ``seed``."""
+        from npr.engine import SamplingParams
+
+        return SamplingParams(
+            temperature=self.temperature, top_p=self.top_p, top_k=self.top_k, seed=seed, max_tokens=self.max_tokens,
+            max_total_tokens=self.max_total_tokens, max_branches=self.max_branches,
+        )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -107,14 +128,22 @@ class EvalConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def check_resumable(self, folder: Path) -> None:
-        """Raise :class:`ConfigMismatch` when ``folder/config.json`` was written with other identity settings."""
+        """Raise :class:`ConfigMismatch` when ``folder`` holds samples made with other identity settings.
+
+        A folder without samples (a run that failed before its first one, e.g. on a mistyped option) binds nothing.
+        """
         path = folder / "config.json"
-        if not path.exists():
+        results = folder / "results.jsonl"
+        if not results.exists() or results.stat().st_size == 0:
             return
+        if not path.exists():
+            raise ConfigMismatch(f"{folder} holds {results.name} but no config.json; pick another --out")
         try:
             old = json.loads(path.read_text())["run"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigMismatch(f"{path} is not an npr eval config ({exc}); pick another --out") from None
+            raise ConfigMismatch(
+                f"{path} is not the config of an npr eval run ({type(exc).__name__}: {exc}); pick another --out"
+            ) from None
         diffs = [f"{k}: {old.get(k)!r} there, {getattr(self, k)!r} now" for k in IDENTITY if old.get(k) != getattr(self, k)]
         if diffs:
             raise ConfigMismatch(

@@ -12,7 +12,8 @@ Accuracy, for problems :math:`i = 1..P` with :math:`n_i` samples of which :math:
 * ``best_at_k`` = mean_i [any of the first k samples is correct]        (what was observed, not an expectation)
 
 With ``n_i = k`` the last two coincide; they differ on the test-time scaling curve, where ``j < k``: ``pass_at``
-averages over every j-subset of the samples, ``best_at`` looks at samples ``0..j-1`` only.
+averages over every j-subset of the samples, ``best_at`` looks at samples ``0..j-1`` only. A problem of an
+unfinished run (``n_i < k``) counts with what it has: its pass@k is pass@n_i.
 """
 
 from __future__ import annotations
@@ -125,6 +126,9 @@ def benchmark_metrics(records: Sequence[Mapping[str, Any]], k: int) -> dict[str,
         "timed_tokens": tokens,
         "tokens_per_second": tokens / seconds if seconds else None,
         "seconds_per_problem": seconds / len(problems) if seconds is not None and problems else None,
+        "mean_latency_seconds": _mean(
+            float(r["stats"]["wall_time"]) for r in records if r["stats"].get("wall_time") is not None
+        ),
         "generation_seconds": seconds,
         "curves": {name: {str(j): v for j, v in c.items()} for name, c in curves.items()},
         "finish_reasons": _counts(r.get("finish_reason") for r in records),
@@ -170,4 +174,6 @@ def overall_metrics(per_benchmark: Mapping[str, Mapping[str, Any]]) -> dict[str,
     out["generation_seconds"] = seconds if timed else None
     out["tokens_per_second"] = sum(m["timed_tokens"] for m in timed) / seconds if timed else None
     out["seconds_per_problem"] = seconds / sum(m["problems"] for m in timed) if timed else None
+    lat = [(m["mean_latency_seconds"], m["n"]) for m in ms if m.get("mean_latency_seconds") is not None]
+    out["mean_latency_seconds"] = sum(v * n for v, n in lat) / sum(n for _, n in lat) if lat else None
     return out

@@ -2,7 +2,7 @@
 
 * ``accuracy.png`` - avg@k and best@k per benchmark;
 * ``tokens_vs_critical_path.png`` - each sample's total tokens against its critical path (on the diagonal: no
-  parallelism; below it by a factor s: an ideal speedup of s);
+  parallelism; a point at total = s x path, above the diagonal, has an ideal speedup of s);
 * ``branches_per_block.png`` - how many plans the blocks asked for, split by whether they ran as real forks;
 * ``test_time_scaling.png`` - avg@j, best@j (and pass@j, dashed) for j = 1..k.
 """

@@ -12,8 +12,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from npr.eval.config import machine_info
 from npr.eval.metrics import benchmark_metrics, overall_metrics
 from npr.eval.plots import PLOTS, write_plots
+
+#: The longest example response the report quotes, in characters.
+EXAMPLE_CHARS = 4000
 
 #: The columns of the report's main table: (summary key, header, how to show it).
 COLUMNS = (
@@ -31,6 +35,7 @@ COLUMNS = (
     ("ideal_speedup", "ideal speedup", "{:.2f}x"),
     ("tokens_per_second", "tok/s", "{:.1f}"),
     ("seconds_per_problem", "s/problem", "{:.2f}"),
+    ("mean_latency_seconds", "latency s", "{:.2f}"),
 )
 
 
@@ -61,7 +66,7 @@ def write_outputs(folder: Path, config, tasks, records: Sequence[Mapping[str, An
     """Write summary.json, the plots and report.md for ``records`` of ``tasks``; returns the summary."""
     scope = {t.name: {str(i.id) for i in t.items} for t in tasks}
     by_benchmark = in_scope(records, scope, config.k)
-    summary = summarize(by_benchmark, config.k, config.to_dict())
+    summary = summarize(by_benchmark, config.k, {**config.to_dict(), "machine": machine_info()})
     (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     if summary["benchmarks"]:
         write_plots(folder, summary, by_benchmark)
@@ -126,7 +131,9 @@ def _example(by_benchmark) -> str | None:
         return None
     par = [r for r in recs if r["format"]["parallel_blocks"]]
     r = min(par or recs, key=lambda r: len(r["response"]))
-    text = r["response"] if len(r["response"]) <= 4000 else r["response"][:4000] + "\n[... cut ...]"
+    text = r["response"]
+    if len(text) > EXAMPLE_CHARS:
+        text = text[:EXAMPLE_CHARS] + "\n[... cut ...]"
     head = f"{r['benchmark']} problem `{r['item_id']}`, sample {r['sample']} (gold `{r['answer']}`):"
     return head + "\n\n```text\n" + text.replace("```", "`\u200b``") + "\n```"
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -24,9 +23,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from npr.eval.config import EvalConfig
+from npr.eval.config import EvalConfig, machine_info
 from npr.eval.item import Item
 from npr.eval.records import ResultsFile, format_fields, record_key
+
+
+#: Seconds between refreshes of the progress bar's live figures while no sample finishes.
+PROGRESS_REFRESH_S = 1.0
+#: Bytes of the SHA-256 digest that make a sample seed (56 bits: distinct for any practical number of samples).
+SEED_BYTES = 7
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class Task:
 def sample_seed(seed: int, benchmark: str, item_id: str, sample: int) -> int:
     """The seed of one sample: fixed by what the sample is, so batching and resuming cannot change it."""
     digest = hashlib.sha256(f"{seed}\x1f{benchmark}\x1f{item_id}\x1f{sample}".encode()).digest()
-    return int.from_bytes(digest[:7], "big")
+    return int.from_bytes(digest[:SEED_BYTES], "big")
 
 
 def resolve_tasks(config: EvalConfig) -> list[Task]:
@@ -73,7 +78,7 @@ def write_config(config: EvalConfig, folder: Path, tasks: Sequence[Task]) -> Non
         "benchmarks": {t.name: {"kind": t.kind, "problems": len(t.items)} for t in tasks},
         "npr_version": __version__,
         "created": old.get("created") or datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpu": platform.processor()},
+        "machine": machine_info(),
     }
     path.write_text(json.dumps(doc, indent=2) + "\n")
 
@@ -97,15 +102,18 @@ class Evaluator:
         if self._engine is None:
             from npr.engine import Engine, EngineConfig
 
-            self._engine = Engine.from_pretrained(
-                self.config.model, EngineConfig(kv_budget=self.config.kv_budget),
-                dtype=self.config.dtype, device=self.config.device,
-            )  # fmt: skip
+            cfg = self.config
+            try:
+                self._engine = Engine.from_pretrained(
+                    cfg.model, EngineConfig(kv_budget=cfg.kv_budget), dtype=cfg.dtype, device=cfg.device
+                )
+            except (OSError, RuntimeError, AssertionError) as exc:  # a missing folder, a device torch lacks, ...
+                where = f" on device {cfg.device!r}" if cfg.device else ""
+                raise ValueError(f"cannot load the model {cfg.model!r}{where}: {exc}") from None
         return self._engine
 
     def run_task(self, task: Task, results: ResultsFile, done: dict, session: int, grader) -> int:
         """Generate, grade and append every missing sample of ``task``; returns how many were added."""
-        from npr.engine import SamplingParams
         from npr.tokens import encode_prompt
 
         cfg = self.config
@@ -116,12 +124,14 @@ class Evaluator:
             return 0
         engine = self.engine
         prompts: dict[str, list[int]] = {}
-        correct = sum(bool(r["grade"]["correct"]) for r in done.values() if r["benchmark"] == task.name)
-        graded = sum(r["benchmark"] == task.name for r in done.values())
+        ids = {item.id for item in task.items}
+        scope = [r for r in done.values() if r["benchmark"] == task.name and r["item_id"] in ids]
+        graded, correct = len(scope), sum(bool(r["grade"]["correct"]) for r in scope)
         inflight: dict[str, tuple[Item, int, int]] = {}
         added = 0
         bar = _bar(len(pending), task.name, self.progress)
         start = shown = time.perf_counter()
+        grading = 0.0  # seconds spent grading, which the engine sat out: not generation time
         tokens = 0  # tokens generated in this session, all branches, for the live rate
         try:
             while pending or inflight:
@@ -130,39 +140,35 @@ class Evaluator:
                     if item.id not in prompts:
                         prompts[item.id] = encode_prompt(engine.tokenizer, item.question, mode=cfg.prompt)
                     seed = sample_seed(cfg.seed, task.name, item.id, s)
-                    params = SamplingParams(
-                        temperature=cfg.temperature, top_p=cfg.top_p, top_k=cfg.top_k, seed=seed,
-                        max_tokens=cfg.max_tokens, max_total_tokens=cfg.max_total_tokens,
-                        max_branches=cfg.max_branches,
-                    )  # fmt: skip
-                    inflight[engine.submit(prompts[item.id], params, cfg.mode)] = (item, s, seed)
+                    inflight[engine.submit(prompts[item.id], cfg.sampling(seed), cfg.mode)] = (item, s, seed)
                 events = engine.step()
                 tokens += sum(e.kind == "token" for e in events)
                 finished = [e.request_id for e in events if e.kind == "finish" and e.request_id in inflight]
                 now = time.perf_counter()
-                if bar is not None and (finished or now - shown > 1.0):
+                if bar is not None and (finished or now - shown > PROGRESS_REFRESH_S):
                     shown = now
                     acc = f"acc={correct / graded:.3f} " if graded else ""
-                    bar.set_postfix_str(f"{acc}{tokens / (now - start):.0f} tok/s", refresh=not finished)
+                    bar.set_postfix_str(f"{acc}{tokens / (now - start - grading):.0f} tok/s", refresh=not finished)
                 if not finished:
                     continue
-                elapsed = time.perf_counter() - start
+                elapsed = now - start - grading
                 trajs = [engine.take(rid) for rid in finished]
                 metas = [inflight.pop(rid) for rid in finished]
-                grades = grader([(t.text, item.answer, task.kind, dict(item.meta.get("grade", {})))
+                grades = grader([(t.text, item.answer, task.kind, dict(item.grade_options))
                                  for t, (item, _, _) in zip(trajs, metas)])  # fmt: skip
                 records = [
                     self._record(task, item, s, seed, traj, grade, session, elapsed)
                     for traj, (item, s, seed), grade in zip(trajs, metas, grades)
                 ]
                 results.append(records)
+                grading += time.perf_counter() - now
                 for r in records:
                     done[record_key(r)] = r
                 added += len(records)
                 graded += len(records)
                 correct += sum(bool(r["grade"]["correct"]) for r in records)
                 if bar is not None:
-                    bar.set_postfix_str(f"acc={correct / graded:.3f} {tokens / (now - start):.0f} tok/s", refresh=False)
+                    bar.set_postfix_str(f"acc={correct / graded:.3f} {tokens / elapsed:.0f} tok/s", refresh=False)
                     bar.update(len(records))
         finally:
             if bar is not None:
@@ -179,6 +185,7 @@ class Evaluator:
             "sample": sample,
             "seed": seed,
             "kind": task.kind,
+            "item_fingerprint": item.fingerprint(),
             "answer": item.answer,
             "response": traj.text,
             "finish_reason": traj.finish_reason,
@@ -191,6 +198,22 @@ class Evaluator:
         if self.config.save_trajectories:
             rec["trajectory"] = traj.to_dict()
         return rec
+
+
+def check_fingerprints(tasks: Sequence[Task], done: dict, k: int) -> None:
+    """Refuse to resume over samples whose problem has changed since (other data, another field mapping)."""
+    for task in tasks:
+        for item in task.items:
+            mark = item.fingerprint()
+            stale = [
+                s for s in range(k)
+                if (r := done.get((task.name, item.id, s))) is not None and r.get("item_fingerprint", mark) != mark
+            ]  # fmt: skip
+            if stale:
+                raise ValueError(
+                    f"{task.name} problem {item.id!r} has changed since its samples {stale[:3]} were made (its "
+                    "question, answer or grading options differ): these results cannot be resumed - pick another --out"
+                )
 
 
 def _bar(total: int, desc: str, enabled: bool):
@@ -220,6 +243,7 @@ def run_eval(
     results = ResultsFile(folder / "results.jsonl")
     existing = results.load()
     done = {record_key(r): r for r in existing}
+    check_fingerprints(tasks, done, config.k)
     session = 1 + max((int(r.get("session") or 0) for r in existing), default=0)
     write_config(config, folder, tasks)
     todo = sum(1 for t in tasks for i in t.items for s in range(config.k) if (t.name, i.id, s) not in done)

@@ -81,9 +81,12 @@ def read_responses(path: Path, id_field: str | None, response_field: str | None)
                 f"{path}:{number}: no response text (looked for {response_field or 'responses, ' + ', '.join(RESPONSE_FIELDS)}"
                 f"; the line has {', '.join(obj)}); name it with --response-field"
             )
+        forked = obj.get("forked", False)
+        if not isinstance(forked, bool):
+            raise ScoreInputError(f"{path}:{number}: forked must be true or false, got {forked!r}")
         for t in texts:
             out[str(obj[idf])].append({
-                "response": t, "forked": bool(obj.get("forked", False)),
+                "response": t, "forked": forked,
                 "total_tokens": obj.get("total_tokens"), "critical_path_tokens": obj.get("critical_path_tokens"),
             })  # fmt: skip
     if not out:
@@ -115,6 +118,22 @@ class TokenCounter:
             return len(ids), len(ids)
 
 
+def claim_folder(folder: Path) -> None:
+    """Make ``folder`` ready for a score run's outputs, refusing one that holds anything else's results."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "config.json"
+    if (folder / "results.jsonl").exists() or config.exists():
+        try:
+            ours = "score" in json.loads(config.read_text())
+        except (OSError, ValueError, TypeError):
+            ours = False
+        if not ours:
+            raise ScoreInputError(
+                f"{folder} holds results that --score did not write (an npr eval run?); scoring would replace "
+                "them - pick another --out"
+            )
+
+
 def score_file(
     path: str | Path,
     benchmark: str,
@@ -134,6 +153,8 @@ def score_file(
     from npr.rewards import GradePool
 
     path = Path(path)
+    if out is not None:
+        claim_folder(Path(out))  # before any work: a folder we may not write to fails fast
     responses = read_responses(path, id_field, response_field)
     name, kind, items = resolve(benchmark, data_dir=data_dir)
     by_id = {str(i.id): i for i in items}
@@ -148,7 +169,7 @@ def score_file(
     for item_id, samples in responses.items():
         item = by_id[item_id]
         for s, sample in enumerate(samples):
-            jobs.append((sample["response"], item.answer, kind, dict(item.meta.get("grade", {}))))
+            jobs.append((sample["response"], item.answer, kind, dict(item.grade_options)))
             metas.append((item, s, sample))
     with GradePool(workers=grade_workers, timeout=grade_timeout) as pool:
         grades = pool.map(jobs)
@@ -171,9 +192,9 @@ def score_file(
     if out is None:
         return summarize(in_scope(records, {name: set(responses)}, k), k, config.to_dict())
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
     results = folder / "results.jsonl"
     if results.exists():
         results.unlink()  # a score run is recomputed from its input, never resumed
+    (folder / "config.json").write_text(json.dumps({"score": config.to_dict()}, indent=2) + "\n")
     ResultsFile(results).append(records)
     return write_outputs(folder, config, [task], records, title=f"npr eval --score {path.name}")
