@@ -79,8 +79,15 @@ def test_bundled_details() -> None:
     assert olympiad["1606"].meta["answer_type"] == "Numerical"
     multi = [i for i in olympiad.values() if i.meta["is_multiple_answer"]]
     assert len(multi) == 94
-    # Two of them hold one tuple upstream ("(1/4, 1/27)"): a single answer, kept as a string.
-    assert sum(isinstance(i.answer, list) and len(i.answer) >= 2 for i in multi) == 92
+    # Two of them hold one tuple upstream ("(1/4, 1/27)"): a single answer, kept as a string. A third describes a
+    # family of functions in words (id 1965), whose clauses are not answers: kept whole as well.
+    assert sum(isinstance(i.answer, list) and len(i.answer) >= 2 for i in multi) == 91
+    assert olympiad["1965"].answer.startswith("$f(x)=a x+b$, where $b$ is an arbitrary integer")
+    assert olympiad["2045"].answer == "$(0,4]$"  # upstream "$t(0,4]$": the interval, without its variable
+    assert olympiad["1970"].answer == r"$(-\infty, 0) \cup\{1\}$"  # a trailing full stop dropped
+    # The one row with an error tolerance grades with it; the others have no grade options.
+    assert olympiad["2592"].grade_options == {"tolerance": 0.1} and olympiad["2592"].answer == "4.2"
+    assert sum(bool(i.grade_options) for i in olympiad.values()) == 1
     math500 = load_benchmark("math500")
     assert math500[0].meta["subject"] == "Precalculus" and math500[0].meta["level"] == 2
     aime = load_benchmark("aime24")
@@ -140,6 +147,21 @@ def test_non_bundled_sets_from_data_dir(tmp_path: Path) -> None:
     minerva = load_benchmark("minerva", data_dir=str(folder))
     assert [(i.id, i.answer, i.question) for i in minerva] == [("0", "1.6", "Find $s$."), ("1", "4.5e33", "Find $L$.")]
     assert minerva[0].meta["type"] == "A"
+
+
+def test_minerva_golds_are_tidied(tmp_path: Path) -> None:
+    solutions = ["so $\\boxed{-1./3}$", "so $\\boxed{4.}$", "so $\\boxed{np.arcsin(10/13)}$", "so $\\boxed{2.5}$"]
+    rows = [{"problem": f"Find {i}.", "solution": text, "type": "A", "idx": i} for i, text in enumerate(solutions)]
+    (tmp_path / "minerva_math.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    answers = [i.answer for i in load_benchmark("minerva", data_dir=tmp_path)]
+    assert answers == ["-1/3", "4", "\\arcsin(10/13)", "2.5"]
+
+
+def test_malformed_olympiad_tolerance_is_refused(tmp_path: Path) -> None:
+    row = {"id": 1, "question": "Q?", "final_answer": ["4.2"], "is_multiple_answer": False, "error": "a lot"}
+    (tmp_path / "olympiadbench.jsonl").write_text(json.dumps(row) + "\n")
+    with pytest.raises(BenchmarkError, match="error must be a non-negative number"):
+        load_benchmark("olympiadbench", data_dir=tmp_path)
 
 
 def test_zebralogic_from_data_dir(tmp_path: Path) -> None:
@@ -205,7 +227,9 @@ def test_shared_benchmark_files() -> None:
         items = load_benchmark(name, data_dir=SHARED)
         assert len(items) == count and len({i.id for i in items}) == count
         assert all(i.question.strip() and i.answer for i in items)
-    assert load_benchmark("minerva", data_dir=SHARED)[0].answer == "1.6"
+    minerva = {i.id: i.answer for i in load_benchmark("minerva", data_dir=SHARED)}
+    assert minerva["0"] == "1.6"
+    assert (minerva["38"], minerva["49"], minerva["5"]) == ("-1/3", "-3/2", r"\arcsin(10/13)")  # tidied
     assert load_benchmark("aime25", data_dir=SHARED)[0].answer == "70"
     # The shared copies of the bundled sets are the same data.
     for name in BUNDLED:

@@ -167,3 +167,12 @@ def test_answer_normalisation() -> None:
 def test_read_records_keeps_order(tmp_path: Path) -> None:
     rows = [{"i": i} for i in range(50)]
     assert read_records(write_jsonl(tmp_path / "x.jsonl", rows)) == rows
+
+
+def test_malformed_gold_fails_at_load_naming_the_row(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "mcq.jsonl", [{"question": "Q?", "answer": "B"}, {"question": "Q2?", "answer": "B. Paris"}])
+    with pytest.raises(BenchmarkError, match=r"mcq.jsonl: row 1: .*letter"):
+        load_file(path, kind="choice")
+    grid = write_jsonl(tmp_path / "grid.jsonl", [{"question": "Q?", "answer": {"rows": [["1", "a"]]}}])
+    with pytest.raises(BenchmarkError, match=r"grid.jsonl: row 0: .*header"):
+        load_file(grid, kind="zebra")

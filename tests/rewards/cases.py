@@ -115,6 +115,86 @@ MATH: list[Case] = [
     Case("gold-string-list-boxes", r"$\boxed{1}$, $\boxed{3}$ and $\boxed{5}$", "$1$,$3$,$5$", True),
 ]
 
+_VECTOR = r"\begin{pmatrix} -2 \\ -14 \\ -7 \end{pmatrix}"  # MATH500 test/precalculus/263
+_MINUS_IDENTITY = r"\begin{pmatrix} -1 & 0 \\ 0 & -1 \end{pmatrix}"  # MATH500 test/precalculus/920
+_BIG = r"11,\! 111,\! 111,\! 100"  # MATH500 test/number_theory/417
+_TRIPLES = ["(1,8,19)", "(2,7,13)", "(4,5,7)"]  # an OlympiadBench multi-answer gold
+
+#: Regression cases from reviewing the graders against the benchmarks' gold answers, one group per finding.
+REVIEW: list[Case] = [
+    # 1. a row break followed by a space is not a backslash and an escaped space
+    Case("matrix-compact-vs-spaced", boxed(r"\begin{pmatrix}-2\\-14\\-7\end{pmatrix}"), _VECTOR, True),
+    Case("matrix-spaced-vs-compact", boxed(_VECTOR), r"\begin{pmatrix}-2\\-14\\-7\end{pmatrix}", True),
+    Case("matrix-one-sign-wrong", boxed(r"\begin{pmatrix} -2 \\ -14 \\ 7 \end{pmatrix}"), _VECTOR, False),
+    Case("matrix-row-count-wrong", boxed(r"\begin{pmatrix} -2 \\ -21 \end{pmatrix}"), _VECTOR, False),
+    Case("matrix-2x2-entry-wrong", boxed(r"\begin{pmatrix} -1 & 5 \\ 0 & -1 \end{pmatrix}"), _MINUS_IDENTITY, False),
+    Case("matrix-2x2-compact", boxed(r"\begin{pmatrix}-1&0\\0&-1\end{pmatrix}"), _MINUS_IDENTITY, True),
+    Case("matrix-fractions", boxed(r"\begin{pmatrix} -\frac13 \\ \frac23 \end{pmatrix}"),
+         r"\begin{pmatrix} -1/3 \\ 2/3 \end{pmatrix}", True),
+    Case("row-break-then-thin-space", boxed(r"\begin{pmatrix} 1 \\\,2 \end{pmatrix}"),
+         r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}", True),
+    Case("row-break-then-quad", boxed(r"\begin{pmatrix} 1 \\\quad 3 \end{pmatrix}"),
+         r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}", False),
+    # 2. thousands written with thin spaces or braced commas
+    Case("thousands-commas", boxed("11,111,111,100"), _BIG, True),
+    Case("thousands-bare", boxed("11111111100"), _BIG, True),
+    Case("thousands-thin-compact", boxed(r"11,\!111,\!111,\!100"), _BIG, True),
+    Case("thousands-braced", boxed(r"11{,}111{,}111{,}100"), _BIG, True),
+    Case("thousands-thin-wrong", boxed("11,111,111,000"), _BIG, False),
+    Case("thousands-dollars", boxed("32348"), r"\$32,\!348", True),
+    # 3. a multi-answer gold answered as one set
+    Case("set-of-answers", boxed(r"\{(1,8,19), (2,7,13), (4,5,7)\}"), _TRIPLES, True),
+    Case("set-of-answers-left-right", boxed(r"\left\{(1,8,19), (2,7,13), (4,5,7)\right\}"), _TRIPLES, True),
+    Case("set-of-answers-named", boxed(r"(a,b,c) \in \{(1,8,19), (2,7,13), (4,5,7)\}"), _TRIPLES, True),
+    Case("set-of-answers-x-in", boxed(r"x \in \{3, -1\}"), ["-1", "3"], True),
+    Case("set-of-answers-reordered", boxed(r"\{(4,5,7), (1,8,19), (2,7,13)\}"), _TRIPLES, True),
+    Case("set-of-answers-missing", boxed(r"\{(1,8,19), (2,7,13)\}"), _TRIPLES, False, code="missing"),
+    Case("set-of-answers-wrong", boxed(r"\{(1,8,19), (2,7,13), (4,5,8)\}"), _TRIPLES, False, code="mismatch"),
+    Case("set-of-answers-extra", boxed(r"\{(1,8,19), (2,7,13), (4,5,7), (0,0,0)\}"), _TRIPLES, False, code="extra"),
+    Case("union-is-not-one-set", boxed(r"\{1\} \cup \{2, 3\}"), ["1", "2", "3"], False),
+    # 4. an upright single letter is a constant, never a unit
+    Case("mathrm-i-not-a-unit", boxed(r"3 + 4\mathrm{i}"), "7", False),
+    Case("mathrm-i-is-i", boxed(r"6 - 5\mathrm{i}"), "6 - 5i", True),
+    Case("operatorname-i-is-i", boxed(r"6-5\operatorname{i}"), "6 - 5i", True),
+    Case("mathrm-e-not-a-unit", boxed(r"2\mathrm{e}"), "2", False),
+    Case("spaced-unit-letter-still-a-unit", boxed(r"3 \mathrm{~m}"), "3", True),
+    Case("complex-spacing", boxed("1+2i"), "1 + 2 i", True),
+    Case("complex-spacing-wrong", boxed("1+3i"), "1 + 2 i", False),
+    Case("subscript-text-label", boxed(r"\lambda_{\text{red}}/\sqrt{2}"), r"\lambda_{\text {red}} / \sqrt{2}", True),
+    Case("assignment-subscript", boxed("n^2-n-1"), r"$m_{\max }=n^{2}-n-1$", True),
+    # 5. numbers: relative tolerance, exact when exact, integers counted; base subscripts
+    Case("tiny-vs-small-power", boxed("1.325e-27"), r"2 \times 10^{-20}", False),
+    Case("tiny-factor-two", boxed("1.325e-27"), "2.65e-27", False),
+    Case("tiny-decimals", boxed("0.0000001"), "0.0000002", False),
+    Case("tiny-same", boxed(r"2.65 \times 10^{-27}"), "2.65e-27", True),
+    Case("within-rel-tol", boxed("2.6501e-27"), r"2.65 \times 10^{-27}", True),
+    Case("outside-rel-tol", boxed("2.66e-27"), r"2.65 \times 10^{-27}", False),
+    Case("decimal-for-fraction", boxed("0.33333"), r"\frac{1}{3}", True),
+    Case("integer-gold-not-near", boxed("204.01"), "204", False),
+    Case("integer-gold-big-decimal", boxed(r"1.11111111 \times 10^{10}"), "11111111100", True),
+    Case("exact-tiny-radicals", boxed(r"\sqrt{3} \times 10^{-20}"), r"\sqrt{2} \times 10^{-20}", False),
+    Case("exact-nested-radical", boxed(r"\sqrt{3+2\sqrt{2}}"), r"1+\sqrt{2}", True),
+    Case("exact-tiny-rationals", boxed(r"10^{-20}"), r"2 \times 10^{-20}", False),
+    Case("exact-huge-off-by-one", boxed(r"10^{1000}+1"), r"10^{1000}", False),
+    Case("exact-radical-near-power", boxed(r"\sqrt{10^{100}+1}"), r"10^{50}", False),
+    Case("exact-near-integer", boxed(r"e^{\pi\sqrt{163}}"), r"640320^3+744", False),
+    Case("exact-log-is-integer", boxed(r"\log_2 8"), "3", True),
+    Case("integer-valued-gold-not-near", boxed("2.9999"), r"\log_2 8", False),
+    Case("zero-decimal-gold", boxed("0"), "0.0", True),
+    Case("zero-integer-gold", boxed("1e-13"), "0", False),
+    Case("base-wrong-base", boxed("52_9"), "52_8", False),
+    Case("base-braced", boxed("52_{8}"), "52_8", True),
+    Case("base-digits-only", boxed("52"), "52_8", True),
+    Case("base-decimal-value", boxed("42"), "52_8", False),
+    Case("base-leading-zero", boxed("0204_5"), "204_5", True),
+    Case("stray-number-not-a-reading", boxed("-1"), "-1./3", False),
+    # 7. a tolerance given by the benchmark (OlympiadBench's error field), absolute
+    Case("tolerance-inside", boxed("4.25"), "4.2", True, options={"tolerance": 0.1}),
+    Case("tolerance-outside", boxed("4.35"), "4.2", False, options={"tolerance": 0.1}),
+    Case("tolerance-default-is-relative", boxed("4.25"), "4.2", False),
+    Case("tolerance-in-a-list", boxed("1.05, 2"), ["1", "2"], True, options={"tolerance": 0.1}),
+]
+
 CHOICE: list[Case] = [
     Case("box-letter", r"\boxed{B}", "B", True, "choice", extracted="B"),
     Case("box-paren", r"\boxed{(B)}", "B", True, "choice"),
@@ -170,4 +250,4 @@ ZEBRA: list[Case] = [
     Case("empty", "", _GOLD_GRID, False, "zebra", code="no_answer", score=0.0),
 ]
 
-CASES: list[Case] = MATH + CHOICE + ZEBRA
+CASES: list[Case] = MATH + REVIEW + CHOICE + ZEBRA

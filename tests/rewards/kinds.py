@@ -2,7 +2,8 @@
 
 * ``test_sleep``: sleeps ``answer`` seconds, then returns a correct grade whose ``extracted`` is the response;
 * ``test_modules``: ``extracted`` lists which heavy modules (torch, transformers) the process has imported;
-* ``test_exit``: ends the process at once with exit code ``answer``, like a crash.
+* ``test_exit``: ends the process at once with exit code ``answer``, like a crash;
+* ``test_timeout``: ``extracted`` is the ``timeout`` that :func:`npr.rewards.grade` was given, as ``repr``.
 """
 
 from __future__ import annotations
@@ -17,17 +18,21 @@ from npr.rewards import Grade, Kind, register_kind
 HEAVY_MODULES = ("torch", "transformers")
 
 
-def _sleep(response: str, answer: Any, *, choices: int | None, timeout: float | None) -> Grade:
+def _sleep(response: str, answer: Any, *, timeout: float | None) -> Grade:
     time.sleep(float(answer))
     return Grade.right(response)
 
 
-def _modules(response: str, answer: Any, *, choices: int | None, timeout: float | None) -> Grade:
+def _modules(response: str, answer: Any, *, timeout: float | None) -> Grade:
     return Grade.right(",".join(name for name in HEAVY_MODULES if name in sys.modules))
 
 
-def _exit(response: str, answer: Any, *, choices: int | None, timeout: float | None) -> Grade:
+def _exit(response: str, answer: Any, *, timeout: float | None) -> Grade:
     os._exit(int(answer))
+
+
+def _timeout(response: str, answer: Any, *, timeout: float | None) -> Grade:
+    return Grade.right(repr(timeout))
 
 
 def _first_word(response: str) -> str | None:
@@ -38,6 +43,7 @@ TEST_KINDS = (
     Kind("test_sleep", _sleep, _first_word),
     Kind("test_modules", _modules),
     Kind("test_exit", _exit),
+    Kind("test_timeout", _timeout),
 )
 
 

@@ -64,6 +64,20 @@ def test_bad_gold_raises_in_the_caller_and_the_pool_goes_on(pool: GradePool) -> 
     assert pool.grade("Answer: (C)", "C", "choice").correct
 
 
+def test_the_soft_bound_in_the_worker_follows_the_pool_timeout(pool: GradePool) -> None:
+    assert pool.grade("", None, "test_timeout").extracted == repr(0.9 * POOL_TIMEOUT)
+    assert pool.grade("", None, "test_timeout", timeout=1.0).extracted == "1.0"  # the caller's own bound wins
+    with GradePool(workers=1, timeout=30.0, initializer=register_test_kinds) as long:
+        # Not capped at grade's default of 5 s: --grade-timeout 30 gives an item 27 s before it is cut softly.
+        assert long.grade("", None, "test_timeout").extracted == repr(0.9 * 30.0)
+
+
+def test_unknown_option_raises_in_the_caller(pool: GradePool) -> None:
+    with pytest.raises(ValueError, match="its options are: timeout, tolerance"):
+        pool.grade(r"\boxed{1}", "1", choices=4)
+    assert pool.grade(r"\boxed{4.25}", "4.2", tolerance=0.1).correct
+
+
 def test_workers_do_not_import_torch(pool: GradePool) -> None:
     assert pool.grade("", None, "test_modules").extracted == ""
 

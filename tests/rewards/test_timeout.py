@@ -17,12 +17,12 @@ from .cases import CASES
 needs_itimer = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="no SIGALRM/setitimer on this platform")
 
 
-def _never_finishes(gold: str, predicted: str) -> bool:
+def _never_finishes(gold: str, predicted: str, tolerance: float | None = None) -> bool:
     time.sleep(60)
     return True
 
 
-def _busy_forever(gold: str, predicted: str) -> bool:
+def _busy_forever(gold: str, predicted: str, tolerance: float | None = None) -> bool:
     while True:
         pass
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from npr.eval.item import Item
+from npr.rewards import check_gold
 
 #: The grader kinds of :func:`npr.rewards.grade`; they decide how a gold answer is normalised.
 KINDS = ("math", "choice", "zebra")
@@ -265,6 +266,10 @@ def items_from_records(
         if not isinstance(text, str) or not text.strip():
             raise BenchmarkError(f"{where}: row {index}: the question ({question!r}) must be non-empty text")
         gold = normalize_answer(get_field(row, answer, where=where, index=index), kind, where=where, index=index)
+        try:
+            check_gold(gold, kind)  # a malformed gold fails here, before any sample is generated for it
+        except ValueError as exc:
+            raise BenchmarkError(f"{where}: row {index}: {exc}") from None
         key = str(get_field(row, id, where=where, index=index)) if id else str(index)
         meta = {k: v for k, v in row.items() if k not in mapped}
         items.append(Item(id=key, question=text, answer=gold, meta=meta))

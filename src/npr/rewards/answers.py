@@ -9,7 +9,10 @@ run, so an intermediate result boxed earlier in the reasoning never joins the fi
 Within one answer text, answers are separated by commas or semicolons at the top level (outside all brackets), so
 ``(1,2), (3,4)`` holds two answers; ``\text{and}`` and a bare "and"/"or" separate too.
 
-Both functions are linear in the length of the text.
+A set written out, ``\{(1,2), (3,4)\}`` (or with ``\left\{ ... \right\}``, or after ``x \in`` or
+``(a, b) \in``), holds the answers that are its members: :func:`set_members`.
+
+All three functions are linear in the length of the text.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import re
 
 from npr.schema import last_boxed
 
-__all__ = ["trailing_boxes", "split_answers"]
+__all__ = ["trailing_boxes", "split_answers", "set_members"]
 
 _MACRO = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _GLUE = re.compile(
@@ -28,6 +31,10 @@ _GLUE = re.compile(
 _BRACE_EVENT = re.compile(r"\\.|[{}]", re.DOTALL)
 _TOKEN = re.compile(r"\s*[^\s$]*")
 _WORD_SEPARATOR = re.compile(r"\\text\s*\{\s*(?:and|or)\s*\}|\s+(?:and|or)\s+")
+# What may name the members before \in: a letter, or a tuple of letters.
+_MEMBER_NAME = re.compile(r"\s*(?:[A-Za-z]|\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])*\s*\))\s*\\in(?![A-Za-z])\s*")
+_SET = re.compile(r"(?:\\left\s*)?\\\{(?P<members>.*)(?:\\right\s*)?\\\}\s*", re.DOTALL)
+_SET_BRACE = re.compile(r"\\[{}]")
 _OPENERS = frozenset("([{")
 _CLOSERS = frozenset(")]}")
 
@@ -111,3 +118,22 @@ def split_answers(text: str) -> list[str]:
         index += 1
     pieces.append("".join(current))
     return [piece.strip() for piece in pieces if piece.strip()]
+
+
+def set_members(text: str) -> list[str] | None:
+    r"""The members of the set that ``text`` is (``\{1, 2\}``, ``x \in \{1, 2\}``), split as by :func:`split_answers`;
+    ``None`` when ``text`` is not one set (``\{1\} \cup \{2\}`` is not)."""
+    name = _MEMBER_NAME.match(text)
+    found = _SET.fullmatch(text.strip() if name is None else text[name.end() :].strip())
+    if found is None:
+        return None
+    members = found.group("members")
+    if members.rstrip().endswith("\\right"):
+        members = members.rstrip()[: -len("\\right")]
+    depth = 0
+    for brace in _SET_BRACE.finditer(members):
+        depth += 1 if brace.group() == "\\{" else -1
+        if depth < 0:
+            return None
+    pieces = split_answers(members)
+    return pieces or None

@@ -25,7 +25,7 @@ from typing import Any
 from npr.rewards.verdict import MISMATCH, NO_ANSWER, Grade, InvalidGold
 from npr.schema import last_boxed
 
-__all__ = ["grade_choice", "extract_letter", "valid_letters"]
+__all__ = ["grade_choice", "check_choice_gold", "extract_letter", "valid_letters"]
 
 _WRAPPERS = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
 _DECORATION = re.compile(r"[$*]")
@@ -85,12 +85,22 @@ def extract_letter(response: str) -> str | None:
     return whole.group(1).upper() if whole is not None else None
 
 
-def grade_choice(response: str, answer: Any, *, choices: int | None = None, timeout: float | None = 5.0) -> Grade:
-    """Grade a multiple-choice ``response`` against the gold letter ``answer`` (``timeout`` unused: linear time)."""
+def _gold_and_letters(answer: Any, choices: int | None) -> tuple[str, str]:
     gold = _gold_letter(answer)
     letters = valid_letters(gold, choices)
     if gold not in letters:
         raise InvalidGold(f"choice gold answer {gold!r} is not among the {len(letters)} options {letters}")
+    return gold, letters
+
+
+def check_choice_gold(answer: Any, *, choices: int | None = None) -> None:
+    """Raise :class:`InvalidGold` unless ``answer`` is one letter among the valid ones (``choices`` checked too)."""
+    _gold_and_letters(answer, choices)
+
+
+def grade_choice(response: str, answer: Any, *, timeout: float | None = None, choices: int | None = None) -> Grade:
+    """Grade a multiple-choice ``response`` against the gold letter ``answer`` (``timeout`` unused: linear time)."""
+    gold, letters = _gold_and_letters(answer, choices)
     letter = extract_letter(response)
     if letter is None:
         return Grade.wrong(None, f"{NO_ANSWER}: no option letter in the response")

@@ -9,13 +9,14 @@ keep heavy imports under ``if __name__ == "__main__":``.
 When an item runs past ``timeout`` seconds its worker is killed and replaced, and the item gets
 ``Grade(correct=False, extracted=<the kind's cheap extraction, or None>, reason="timeout: ...", score=0.0)``. A worker
 that dies otherwise gives ``worker_died``. Inside the worker, :func:`grade` keeps its own soft bound (its
-``timeout`` keyword, by default the smaller of :data:`DEFAULT_TIMEOUT` and 90 % of the pool's), which answers without
-a restart; so a pool timeout ``>= DEFAULT_TIMEOUT / 0.9`` gives the same verdicts as :func:`grade` in the main thread.
+``timeout`` keyword, by default 90 % of the pool's), which answers with a ``timeout`` verdict without a restart; so
+the pool's ``timeout`` is the time an item really gets (``--grade-timeout 30`` means 30 s, not
+:data:`npr.rewards.DEFAULT_TIMEOUT`), and the kill is only the backstop for work the soft bound cannot interrupt.
 
-A malformed gold answer or unknown kind raises ``ValueError`` in the caller, as :func:`grade` does (after the items
-already running finish). A pool is not meant to be shared between threads; its methods hold a lock to stay safe if it
-is. Kinds registered with :func:`register_kind` in the parent do not reach the workers: pass an ``initializer`` (an
-importable function, run once in each worker) that registers them.
+A malformed gold answer, an unknown kind or an unknown option raises ``ValueError`` in the caller, as :func:`grade`
+does (after the items already running finish). A pool is not meant to be shared between threads; its methods hold a
+lock to stay safe if it is. Kinds registered with :func:`register_kind` in the parent do not reach the workers: pass
+an ``initializer`` (an importable function, run once in each worker) that registers them.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from npr.rewards.grade import DEFAULT_TIMEOUT, grade, kind_of
+from npr.rewards.grade import grade, kind_of
 from npr.rewards.verdict import TIMEOUT, WORKER_DIED, Grade
 
 __all__ = ["GradePool", "Job"]
@@ -43,6 +44,9 @@ Job = tuple[str, Any, str, dict[str, Any]]
 _READY = "ready"
 _OK = "ok"
 _RAISED = "raised"
+#: The share of the pool's timeout given to :func:`grade`'s own bound inside the worker; the rest is the margin for
+#: it to answer before the worker is killed.
+_INNER_SHARE = 0.9
 #: Seconds a worker may take to start (import sympy and math-verify) before the pool gives up on it.
 _START_TIMEOUT = 120.0
 
@@ -143,7 +147,7 @@ class GradePool:
 
         ``kind`` and ``options`` may be left out of a job (``"math"``, no options).
         """
-        inner_timeout = min(DEFAULT_TIMEOUT, 0.9 * self.timeout)
+        inner_timeout = _INNER_SHARE * self.timeout
         items = [_job(job, inner_timeout) for job in jobs]
         with self._lock:
             if not self._finalizer.alive:

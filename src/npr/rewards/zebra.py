@@ -28,7 +28,7 @@ from typing import Any
 
 from npr.rewards.verdict import MATCH, MISMATCH, NO_ANSWER, PARTIAL, Grade, InvalidGold
 
-__all__ = ["grade_zebra", "extract_grid", "canonical", "Grid", "MAX_JSON_ATTEMPTS", "MAX_JSON_SCAN"]
+__all__ = ["grade_zebra", "check_zebra_gold", "extract_grid", "canonical", "Grid", "MAX_JSON_ATTEMPTS", "MAX_JSON_SCAN"]
 
 #: How many ``{`` positions, from the end of the response, are tried as the start of a JSON object.
 MAX_JSON_ATTEMPTS = 2000
@@ -211,9 +211,14 @@ def canonical(grid: Grid) -> str:
     return json.dumps({f"House {house}": cells for house, cells in grid.items()}, sort_keys=True)
 
 
-def grade_zebra(response: str, answer: Any, *, choices: int | None = None, timeout: float | None = 5.0) -> Grade:
-    """Grade a ZebraLogic ``response`` cell by cell against the gold grid ``answer`` (``choices``, ``timeout``:
-    unused; the work is bounded by :data:`MAX_JSON_ATTEMPTS` and linear otherwise)."""
+def check_zebra_gold(answer: Any) -> None:
+    """Raise :class:`InvalidGold` unless ``answer`` is a ``{"header", "rows"}`` grid (or its JSON), as above."""
+    _gold_grid(answer)
+
+
+def grade_zebra(response: str, answer: Any, *, timeout: float | None = None) -> Grade:
+    """Grade a ZebraLogic ``response`` cell by cell against the gold grid ``answer`` (``timeout``: unused; the work
+    is bounded by :data:`MAX_JSON_ATTEMPTS` and linear otherwise)."""
     gold = _gold_grid(answer)
     grid = extract_grid(response)
     if grid is None:
