@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from npr.schema import last_boxed
+from npr.schema.boxed import box_at
 
 __all__ = ["trailing_boxes", "split_answers", "set_members"]
 
@@ -28,8 +29,6 @@ _GLUE = re.compile(
     r"(?:\s|[$,;.&]|\\\\|\\[,;:! ]|\\q?quad(?![A-Za-z])|\\text\s*\{\s*(?:and|or|,)?\s*\}|\b(?:and|or)\b)*+",
     re.IGNORECASE,
 )
-_BRACE_EVENT = re.compile(r"\\.|[{}]", re.DOTALL)
-_TOKEN = re.compile(r"\s*[^\s$]*")
 _WORD_SEPARATOR = re.compile(r"\\text\s*\{\s*(?:and|or)\s*\}|\s+(?:and|or)\s+")
 # What may name the members before \in: a letter, or a tuple of letters.
 _MEMBER_NAME = re.compile(r"\s*(?:[A-Za-z]|\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])*\s*\))\s*\\in(?![A-Za-z])\s*")
@@ -66,25 +65,8 @@ def trailing_boxes(text: str, limit: int) -> list[str]:
 
 def _box_end(segment: str) -> int | None:
     """Where the box that opens ``segment`` ends (one past its closing brace or token)."""
-    macro = _MACRO.match(segment)
-    if macro is None:
-        return None
-    token = _TOKEN.match(segment, macro.end())
-    if token is None:
-        return None
-    brace = segment.find("{", macro.end(), token.end())
-    if brace < 0 or segment[macro.end() : brace].strip():
-        return token.end()
-    depth = 1
-    for event in _BRACE_EVENT.finditer(segment, brace + 1):
-        char = event.group()
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return event.end()
-    return None
+    box = box_at(segment, 0)
+    return box[1] if box is not None else None
 
 
 def split_answers(text: str) -> list[str]:

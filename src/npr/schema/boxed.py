@@ -46,11 +46,22 @@ def last_boxed(text: str) -> str | None:
                 if found[m] >= start:
                     found[m] = text.rfind(macro, 0, start)
             continue
-        return _box_content(text, after)
+        box = _box_content(text, after)
+        return box[0] if box is not None else None
 
 
-def _box_content(text: str, after: int) -> str | None:
-    """The content of a box whose macro name ends at ``after``, or ``None`` when it is malformed."""
+def box_at(text: str, start: int) -> tuple[str, int] | None:
+    r"""The box whose ``\boxed`` or ``\fbox`` starts at ``start``: its stripped content and the index one past its
+    end (the closing brace, or the end of the one-token form); ``None`` when there is no box there or it is
+    malformed."""
+    for macro in _MACROS:
+        if text.startswith(macro, start) and not text[start + len(macro) : start + len(macro) + 1].isalpha():
+            return _box_content(text, start + len(macro))
+    return None
+
+
+def _box_content(text: str, after: int) -> tuple[str, int] | None:
+    """The content of a box whose macro name ends at ``after`` and where the box ends, or ``None`` if malformed."""
     if text[after : after + 1] == "{":
         return _braced(text, after + 1)
     token = _SPACES_THEN_TOKEN.match(text, after)
@@ -59,11 +70,12 @@ def _box_content(text: str, after: int) -> str | None:
     if text[token.start(1) : token.start(1) + 1] == "{":
         return _braced(text, token.start(1) + 1)
     content = token.group(1)
-    return content or None
+    return (content, token.end(1)) if content else None
 
 
-def _braced(text: str, body_start: int) -> str | None:
-    """The stripped text from ``body_start`` up to the brace that closes an already opened group, if any."""
+def _braced(text: str, body_start: int) -> tuple[str, int] | None:
+    """The stripped text from ``body_start`` up to the brace that closes an already opened group, and the index
+    after that brace; ``None`` when the group never closes."""
     depth = 1
     for event in _BRACE_EVENT.finditer(text, body_start):
         char = event.group()
@@ -72,5 +84,5 @@ def _braced(text: str, body_start: int) -> str | None:
         elif char == "}":
             depth -= 1
             if depth == 0:
-                return text[body_start : event.start()].strip()
+                return text[body_start : event.start()].strip(), event.end()
     return None
