@@ -161,7 +161,7 @@ def test_compare_reports_deltas_and_speedups(full_run, tiny_model, tmp_path):
     assert "warning: k differs (1 vs 2)" in res.stdout
 
 
-def test_score_grades_outside_responses(tmp_path):
+def test_score_grades_outside_responses(tmp_path, tiny_model):
     items = load_benchmark("gsm8k", limit=4)
     parallel = (
         "<guideline>\n<plan>1: a</plan>\n<plan>2: b</plan>\n</guideline>\n<step>\n1: x\n</step>\n<step>\n2: y\n"
@@ -187,6 +187,13 @@ def test_score_grades_outside_responses(tmp_path):
     assert m["genuine_parallel_share"] == pytest.approx(0.5) and m["parallel_rate"] == pytest.approx(1 / 5)
     assert m["tokens_per_second"] is None  # outside text carries no timing
     assert all((out / p).exists() for p in ("results.jsonl", "summary.json", "report.md", *PLOTS))
+    # With a tokenizer, tokens are counted, and the topology puts the shorter branch off the critical path.
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps(lines[3]) + "\n")
+    res = npr("eval", "--score", str(one), "--benchmark", "gsm8k", "--tokenizer", tiny_model, "--json")
+    assert res.returncode == 0, res.stderr
+    m = json.loads(res.stdout)["benchmarks"]["gsm8k"]
+    assert 0 < m["mean_critical_path_tokens"] < m["mean_total_tokens"] and m["ideal_speedup"] > 1
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": "no-such-problem", "response": "x"}) + "\n")
     res = npr("eval", "--score", str(bad), "--benchmark", "gsm8k")

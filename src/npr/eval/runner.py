@@ -72,7 +72,12 @@ def write_config(config: EvalConfig, folder: Path, tasks: Sequence[Task]) -> Non
     from npr import __version__
 
     path = folder / "config.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):  # none yet, or left unreadable by a run that never made a sample
+        old = {}
+    if not isinstance(old, dict):
+        old = {}
     doc = {
         "run": config.to_dict(),
         "benchmarks": {t.name: {"kind": t.kind, "problems": len(t.items)} for t in tasks},
