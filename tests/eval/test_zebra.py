@@ -293,3 +293,19 @@ def test_clue_sentences_use_ordinals_and_capitals() -> None:
         render_clue(Clue(ClueKind.ONE_BETWEEN, (Ref(1, 2), Ref(0, 1))), attributes, values)
         == "There is one house between the fish owner and Bob."
     )
+
+
+def test_the_grader_accepts_each_puzzles_solution_in_the_asked_format_and_scores_a_slip_cell_wise() -> None:
+    """Generator and grader agree: the answer format the question asks for is the one the zebra grader reads."""
+    from npr.rewards import grade
+
+    for item in puzzle_items(48, seed=2):
+        header, rows = item.answer["header"], item.answer["rows"]
+        solution = {f"House {r[0]}": dict(zip(header[1:], r[1:])) for r in rows}
+        answer = json.dumps({"reasoning": "by elimination", "solution": solution})
+        assert grade(f"Working...\n{answer}", item.answer, "zebra").correct, item.id
+        first = header[1]
+        solution["House 1"][first], solution["House 2"][first] = solution["House 2"][first], solution["House 1"][first]
+        slip = grade(json.dumps({"solution": solution}), item.answer, "zebra")
+        cells = len(rows) * (len(header) - 1)
+        assert not slip.correct and slip.score == pytest.approx((cells - 2) / cells), item.id
