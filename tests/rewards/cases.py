@@ -193,6 +193,20 @@ REVIEW: list[Case] = [
     Case("tolerance-outside", boxed("4.35"), "4.2", False, options={"tolerance": 0.1}),
     Case("tolerance-default-is-relative", boxed("4.25"), "4.2", False),
     Case("tolerance-in-a-list", boxed("1.05, 2"), ["1", "2"], True, options={"tolerance": 0.1}),
+    # second review: single upright letters are units except i and e; "approximately"; bases; spacing; \pm
+    Case("upright-kelvin-unit", boxed(r"5.47 \times 10^{5}\,\mathrm{K}"), "5.47e5", True),
+    Case("upright-volt-unit", boxed(r"1.2\,\mathrm{V}"), "1.2", True),
+    Case("degrees-celsius", boxed(r"41.8^{\circ}\text{C}"), "41.8", True),
+    Case("upright-i-not-a-unit", boxed(r"3 + 4\mathrm{i}"), "7", False),
+    Case("lone-upright-letter", boxed(r"\text{C}"), "C", True),
+    Case("approximately-with-unit", boxed(r"\approx 1.6 \text{ cm}"), "1.6", True),
+    Case("approximately-wrong-value", boxed(r"\approx 2"), "3", False),
+    Case("response-base-two-vs-decimal-gold", boxed("10_2"), "10", False),
+    Case("spacing-before-and", boxed(r"1, 3,\ \text{and } 5"), ["1", "3", "5"], True),
+    Case("plus-minus-expands", boxed(r"\pm 1, \pm 7"), ["1", "-1", "7", "-7"], True),
+    Case("plus-minus-in-fraction", boxed(r"\frac{-1 \pm \sqrt{17}}{2}"),
+         [r"\frac{-1+\sqrt{17}}{2}", r"\frac{-1-\sqrt{17}}{2}"], True),
+    Case("plus-minus-half-missing", boxed(r"\pm 1"), ["1", "-1", "7", "-7"], False),
 ]
 
 CHOICE: list[Case] = [

@@ -29,6 +29,8 @@ _GLUE = re.compile(
     r"(?:\s|[$,;.&]|\\\\|\\[,;:! ]|\\q?quad(?![A-Za-z])|\\text\s*\{\s*(?:and|or|,)?\s*\}|\b(?:and|or)\b)*+",
     re.IGNORECASE,
 )
+# Spacing commands, which may be all that is left of "1,\ \text{and } 5" between two separators.
+_SPACING = re.compile(r"\\[ ,;:!]|~|\\q?quad(?![A-Za-z])")
 _WORD_SEPARATOR = re.compile(r"\\text\s*\{\s*(?:and|or)\s*\}|\s+(?:and|or)\s+")
 # What may name the members before \in: a letter, or a tuple of letters.
 _MEMBER_NAME = re.compile(r"\s*(?:[A-Za-z]|\(\s*[A-Za-z](?:\s*,\s*[A-Za-z])*\s*\))\s*\\in(?![A-Za-z])\s*")
@@ -99,7 +101,8 @@ def split_answers(text: str) -> list[str]:
             current.append(char)
         index += 1
     pieces.append("".join(current))
-    return [piece.strip() for piece in pieces if piece.strip()]
+    pieces = [_SPACING.sub(" ", piece).strip() for piece in pieces]
+    return [piece for piece in pieces if piece]
 
 
 def set_members(text: str) -> list[str] | None:

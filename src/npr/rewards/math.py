@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Sequence
 from functools import cached_property, partial
 from typing import Any
@@ -66,6 +67,8 @@ class _DropTimeoutDisabledWarning(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "Timeout is disabled" not in str(record.msg)
 
+
+_PLUS_MINUS = re.compile(r"\\pm(?![A-Za-z])")
 
 def _quiet_math_verify() -> None:
     for name in ("math_verify.parser", "math_verify.grader"):
@@ -225,6 +228,7 @@ def _grade_several(golds: Sequence[str], boxes: Sequence[str], extracted: str, t
     predicted = [piece for box in boxes for piece in split_answers(box)]
     if len(predicted) == 1:
         predicted = set_members(predicted[0]) or predicted
+    predicted = [branch for piece in predicted for branch in _plus_minus(piece)]
     if len(predicted) > MAX_ANSWERS:
         return Grade.wrong(extracted, f"{TOO_LONG}: {len(predicted)} answers, over the cap of {MAX_ANSWERS}")
     matched = _matching_size(golds, predicted, tolerance)
@@ -237,6 +241,14 @@ def _grade_several(golds: Sequence[str], boxes: Sequence[str], extracted: str, t
     if len(predicted) < len(golds):
         return Grade.wrong(extracted, f"{MISSING}: {unmatched} of {len(golds)} answers")
     return Grade.wrong(extracted, f"{MISMATCH}: {unmatched} of {len(golds)} answers wrong")
+
+
+def _plus_minus(piece: str) -> list[str]:
+    r"""``a \pm b`` as its two answers ``a + b`` and ``a - b``; a piece with no or several ``\pm`` as it is (several
+    would be a product of sign choices that the gold rarely lists in full)."""
+    if len(_PLUS_MINUS.findall(piece)) != 1:
+        return [piece]
+    return [_PLUS_MINUS.sub("+", piece), _PLUS_MINUS.sub("-", piece)]
 
 
 def _matching_size(golds: Sequence[str], predicted: Sequence[str], tolerance: float | None) -> int:

@@ -70,6 +70,11 @@ _PERCENT = re.compile(r"\\%|%|\\text\s*\{\s*percent\s*\}|\s*\bpercent\b")
 _UPRIGHT = r"\\(?:text|mathrm|mbox|textrm|textnormal|operatorname)\s*"
 # No space inside the braces: ``\mathrm{i}`` is the imaginary unit, ``\mathrm{~m}`` (a space, then m) a unit.
 _UPRIGHT_LETTER = re.compile(_UPRIGHT + r"\{([A-Za-z])\}")
+# Inside an expression only the imaginary unit and Euler's number are letters set upright; any other single upright
+# letter there is a unit (K, V, J, N, L, ...), left for the unit stripping.
+_UPRIGHT_CONSTANT = re.compile(_UPRIGHT + r"\{([ie])\}")
+# A leading "approximately" says nothing about the value.
+_APPROX = re.compile(r"^(?:\\approx|\\simeq|\\sim|≈)(?![A-Za-z])\s*")
 _SUBSCRIPT_LABEL = re.compile(r"_\s*\{\s*" + _UPRIGHT + r"\{\s*([^{}]*?)\s*\}\s*\}")
 _TEXT_UNIT = re.compile(
     r"^(?P<body>.*?\S)\s*" + _UPRIGHT + r"\{[^{}]*\}(?:\s*\^\s*(?:\{[^{}]*\}|-?\w))?\s*$",
@@ -102,7 +107,9 @@ def normalize_answer(answer: str) -> str:
     text = _SIZING.sub("", text)
     text = _DEGREES.sub("", text)
     text = _PERCENT.sub("", text)
-    text = _UPRIGHT_LETTER.sub(r"\1", text)
+    text = _APPROX.sub("", text.strip())
+    lone = _UPRIGHT_LETTER.fullmatch(text.strip())
+    text = lone.group(1) if lone is not None else _UPRIGHT_CONSTANT.sub(r"\1", text)
     text = _SUBSCRIPT_LABEL.sub(r"_{\1}", text)
     text = _strip_units(text)
     text = _WHITESPACE.sub(" ", text).strip()

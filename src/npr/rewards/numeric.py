@@ -129,7 +129,12 @@ def base_literals_equal(gold: str, predicted: str) -> bool | None:
         return None
     if gold_literal is not None and predicted_literal is not None:
         return gold_literal == predicted_literal
-    literal, other = (gold_literal, predicted) if gold_literal is not None else (predicted_literal, gold)
-    assert literal is not None
-    other = other.strip()
-    return _DIGITS_ONLY.fullmatch(other) is not None and (other.lstrip("0") or "0") == literal[0]
+    if gold_literal is None:
+        # Only the response names a base: "10_2" is two, not the gold's ten, unless that base is ten.
+        assert predicted_literal is not None
+        digits, base = predicted_literal
+        other = gold.strip()
+        return base == 10 and _DIGITS_ONLY.fullmatch(other) is not None and (other.lstrip("0") or "0") == digits
+    # Only the gold names a base: answers often leave the base off ("52" for 52_8), so the digits decide.
+    other = predicted.strip()
+    return _DIGITS_ONLY.fullmatch(other) is not None and (other.lstrip("0") or "0") == gold_literal[0]
