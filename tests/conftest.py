@@ -48,6 +48,16 @@ def fresh_qwen3_tokenizer(qwen3_tokenizer):
     return copy.deepcopy(qwen3_tokenizer)
 
 
+@pytest.fixture(scope="session")
+def npr_tokenizer(qwen3_tokenizer):
+    """The Qwen3 tokenizer with the eight tags (ids 151669..151676). Do not modify: copy it first."""
+    from npr.tokens import add_tags
+
+    tok = copy.deepcopy(qwen3_tokenizer)
+    add_tags(None, tok)
+    return tok
+
+
 def _vocab(vocab_size: int | None, tokenizer) -> int:
     if vocab_size is not None:
         return vocab_size

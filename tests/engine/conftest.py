@@ -1,22 +1,12 @@
-"""Engine test fixtures: the real Qwen3 tokenizer with the NPR tags, tiny random models, SmolLM2, and engines."""
+"""Engine test fixtures: tiny random models, SmolLM2, and engines (the tagged Qwen3 tokenizer is in tests/conftest.py)."""
 
 from __future__ import annotations
-
-import copy
 
 import pytest
 import torch
 
 from npr.engine import Engine, EngineConfig
 from npr.tokens import add_tags
-
-
-@pytest.fixture(scope="session")
-def npr_tokenizer(qwen3_tokenizer):
-    """The Qwen3 tokenizer with the eight tags (ids 151669..151676). Do not modify: copy it first."""
-    tok = copy.deepcopy(qwen3_tokenizer)
-    add_tags(None, tok)
-    return tok
 
 
 @pytest.fixture

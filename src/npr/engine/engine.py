@@ -111,6 +111,11 @@ class Engine:
                 ids.update(int(x) for x in src)
         return frozenset(ids)
 
+    @property
+    def stop_ids(self) -> frozenset[int]:
+        """The token ids that end a response (EOS of the tokenizer and of the generation config)."""
+        return self._stop_ids
+
     def _headers(self, k: int) -> Headers:
         while len(self._step_headers) < k:
             self._step_headers.append(self._encode(self.config.step_header.format(i=len(self._step_headers) + 1)))

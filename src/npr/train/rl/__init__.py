@@ -1,0 +1,1 @@
+"""The RL trainer: rollouts from the native engine, rewards and filters, advantages, the policy update, the loop."""
