@@ -225,6 +225,8 @@ def _train(args: argparse.Namespace) -> int:
         return 130
     except (OSError, ValueError) as exc:
         return _fail(f"train {args.train_command}", exc)
+    if "rank" in summary:  # a non-main process under a launcher: the main one reports
+        return EXIT_OK
     print(json.dumps(summary, indent=2) if args.json else render_summary(args.train_command, summary, args.out))
     return EXIT_OK
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,11 @@ import yaml
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.jsonl"
+
+
+def is_main_process() -> bool:
+    """True in a single process, and in the rank-0 process under torchrun or accelerate launch (``RANK``)."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 class RunFolderError(ValueError):
@@ -35,9 +41,15 @@ def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def prepare(folder: str | Path, config: Mapping[str, Any], *, resume: bool, may_change: Iterable[str], command: str) -> bool:
-    """Check or start ``folder`` for a run with ``config``; returns True when an earlier run is continued."""
+    """Check or start ``folder`` for a run with ``config``; returns True when an earlier run is continued.
+
+    Only the main process checks and writes; under a launcher the other ranks take its word (the launcher stops
+    them all if the main process refuses).
+    """
     out = Path(folder)
     saved_file = out / CONFIG_FILE
+    if not is_main_process():
+        return resume and saved_file.is_file()
     if saved_file.is_file():
         if not resume:
             raise RunFolderError(

@@ -31,7 +31,7 @@ from npr.train.corpus import load_corpus
 from npr.train.forward import score
 from npr.train.model import check_checkpoint, load_policy, save_policy
 from npr.train.packing import PackedBatch, Sample, pack_samples
-from npr.train.run_folder import MetricsLog, prepare
+from npr.train.run_folder import MetricsLog, is_main_process, prepare
 
 #: Settings that may differ when a run is resumed: they do not change the training done so far.
 RESUMABLE_KEYS = ("max_steps", "epochs", "save_steps", "save_total_limit", "logging_steps", "report_to", "dataloader_workers")
@@ -74,10 +74,13 @@ class NPRTrainer(Trainer):
         batch: PackedBatch = inputs["packed"].to(next(model.parameters()).device)
         nll = -score(model, batch).logp  # Float[N]
         self.tokens_seen += batch.num_tokens
-        if num_items_in_batch is not None:
-            loss = nll.sum() / num_items_in_batch  # the token mean over the whole accumulated step
-        else:
+        if num_items_in_batch is None:
             loss = nll.mean()  # the Trainer then divides by the accumulation steps
+        else:
+            loss = nll.sum() / num_items_in_batch  # the token mean over the whole step: all micro-batches, all ranks
+            if self.args.average_tokens_across_devices:
+                # DDP averages gradients over ranks, and num_items_in_batch already counts every rank's tokens.
+                loss = loss * self.accelerator.num_processes
         return (loss, {"nll": nll.detach()}) if return_outputs else loss
 
 
@@ -129,7 +132,7 @@ def train_sft(config: SFTConfig, out: str | Path, *, resume: bool = False, comma
     if last is not None:
         check_checkpoint(model, last)
     metrics = MetricsLog(out)
-    if resumed:
+    if resumed and is_main_process():
         step = int(last.name[11:]) if last else 0
         dropped = metrics.truncate(step)
         log(f"resuming from {last if last else 'the start (no checkpoint was finished)'}"
@@ -165,7 +168,11 @@ def train_sft(config: SFTConfig, out: str | Path, *, resume: bool = False, comma
     result = trainer.train(resume_from_checkpoint=str(last) if last else None)
     seconds = time.perf_counter() - t0
 
-    saved = save_policy(trainer.model, tokenizer, out / "model", merge_lora=config.model.merge_lora)
+    trainer.accelerator.wait_for_everyone()
+    if not trainer.accelerator.is_main_process:
+        return {"steps": trainer.state.global_step, "rank": trainer.accelerator.process_index}
+    saved = save_policy(trainer.accelerator.unwrap_model(trainer.model), tokenizer, out / "model",
+                        merge_lora=config.model.merge_lora)  # fmt: skip
     losses = [r["loss"] for r in metrics.read() if r.get("loss") is not None]
     summary = {
         "steps": trainer.state.global_step,

@@ -274,7 +274,7 @@ class RLConfig:
             (self.lr > 0, f"lr={self.lr} must be > 0"),
             (self.weight_decay >= 0 and self.max_grad_norm > 0, "weight_decay must be >= 0 and max_grad_norm > 0"),
             (self.warmup_steps >= 0, f"warmup_steps={self.warmup_steps} must be >= 0"),
-            (self.micro_batch_tokens >= 2, f"micro_batch_tokens={self.micro_batch_tokens} must be >= 2"),
+            (self.micro_batch_tokens >= 1, f"micro_batch_tokens={self.micro_batch_tokens} must be >= 1 (1: one trajectory per forward)"),
             (self.save_steps >= 1, f"save_steps={self.save_steps} must be >= 1"),
             (self.save_total_limit is None or self.save_total_limit >= 1, "save_total_limit must be >= 1 or null"),
             (self.rollout.rollouts_per_step >= self.algorithm.mini_batches,
