@@ -88,6 +88,30 @@ def _bench_engine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _bench_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from npr.train.bench import run_train_bench, summary
+
+    if args.tokenizer and not args.tiny:
+        return _fail("bench train", ValueError("--tokenizer goes with --tiny (a model folder brings its own)"))
+    model = args.model
+    if model is None and not args.tiny:
+        from npr.toy.smollm2 import smollm2_dir
+
+        model = str(smollm2_dir())
+    try:
+        result = run_train_bench(model, args.tokenizer, quick=args.quick, progress=True)
+    except (OSError, ValueError) as exc:
+        return _fail("bench train", exc)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2) if args.json else summary(result))
+    return EXIT_OK
+
+
 def _eval_defaults() -> dict:
     """EvalConfig's defaults, so that --help and the dataclass cannot disagree."""
     from dataclasses import MISSING, fields
@@ -423,6 +447,28 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     engine.add_argument("--out", metavar="DIR", help="also write the JSON object to DIR/bench.json")
     engine.set_defaults(run=_bench_engine)
+    train = bench_commands.add_parser(
+        "train",
+        help="the training forward: packed rows against one trajectory per forward, SFT and RL; an RL step's split",
+        description=(
+            "Benchmark the training forward on one model and report ratios measured side by side in this run: SFT "
+            "forward+backward on engine-steered NPR trajectories packed several to a row, padded one to a row, and "
+            "one per forward (the three losses must agree); the RL policy update packed against one trajectory per "
+            "forward; and a few real RL steps split into rollout and update time. By default the model is "
+            "SmolLM2-135M-Instruct (converted once into the npr cache). Progress goes to stderr. See "
+            "docs/PERFORMANCE.md."
+        ),
+    )
+    which = train.add_mutually_exclusive_group()
+    which.add_argument("--model", metavar="M", help="an HF model folder instead of SmolLM2")
+    which.add_argument("--tiny", action="store_true",
+                       help="a tiny random Qwen3 over a byte-level tokenizer (a few minutes, no download)")  # fmt: skip
+    train.add_argument("--tokenizer", metavar="DIR",
+                       help="with --tiny: this tokenizer folder instead of the byte-level one")  # fmt: skip
+    train.add_argument("--quick", action="store_true", help="few trajectories and one repeat: a smoke run, not figures")
+    train.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    train.add_argument("--out", metavar="DIR", help="also write the JSON object to DIR/bench.json")
+    train.set_defaults(run=_bench_train)
 
     fmt = commands.add_parser("format", help="tools for the NPR text format")
     fmt_commands = fmt.add_subparsers(dest="format_command", metavar="ACTION", required=True)

@@ -69,8 +69,6 @@ def test_sft_writes_its_run_folder(sft_json_run):
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="with --json, the Trainer's PrinterCallback still prints each log dict to "
-                                       "stdout before the summary, so stdout is not JSON")  # fmt: skip
 def test_sft_json_prints_only_the_summary(sft_json_run):
     proc, out = sft_json_run
     assert proc.returncode == 0, proc.stderr

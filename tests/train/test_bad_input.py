@@ -203,7 +203,6 @@ def test_answers_are_needed_only_when_a_term_grades(char_tokenizer_dir, tmp_path
         load_prompts(cfg.data, need_answers=True)
 
 
-@pytest.mark.xfail(strict=True, reason="load_prompts names the correctness term even when only acceleration grades")
 def test_the_missing_answer_message_names_the_grading_term(char_tokenizer_dir, tmp_path):
     prompts = lines(tmp_path / "prompts.jsonl", {"id": "b", "question": "1+1?"})
     cfg = from_dict(RLConfig, rl_dict(char_tokenizer_dir, prompts, reward={"terms": {"format": 1.0, "acceleration": 0.1}}))
@@ -211,7 +210,6 @@ def test_the_missing_answer_message_names_the_grading_term(char_tokenizer_dir, t
         train_rl(cfg, tmp_path / "run", **QUIET)
 
 
-@pytest.mark.xfail(strict=True, reason="grade_options that is not a mapping raises TypeError from check_gold(**options)")
 def test_grade_options_that_are_not_a_mapping_are_a_data_error(char_tokenizer_dir, tmp_path, no_model):
     prompts = lines(tmp_path / "prompts.jsonl", PROMPT, {"id": "b", "prompt_ids": [2], "answer": "1", "grade_options": [1]})
     cfg = from_dict(RLConfig, rl_dict(char_tokenizer_dir, prompts))
@@ -312,7 +310,6 @@ def test_a_missing_section_is_named(section, char_tokenizer_dir, tmp_path):
         from_dict(RLConfig, d)
 
 
-@pytest.mark.xfail(strict=True, reason="from_dict's message for a section given as a scalar reads 'rollout. must be'")
 def test_a_section_given_as_a_value_is_named_cleanly(char_tokenizer_dir, tmp_path):
     with pytest.raises(ConfigError, match=r"^rollout must be a mapping of keys, got int$"):
         from_dict(RLConfig, rl_dict(char_tokenizer_dir, tmp_path / "p.jsonl", rollout=5))
@@ -337,8 +334,6 @@ def test_a_bad_sft_config_is_a_config_error(case, char_tokenizer_dir, tmp_path):
         from_dict(SFTConfig, sft_dict(char_tokenizer_dir, tmp_path / "c.jsonl", **over))
 
 
-@pytest.mark.xfail(strict=True, reason="SFTConfig.lr_scheduler is a free str: a bad name fails in TrainingArguments, "
-                                       "after the model loaded and the run folder was written")  # fmt: skip
 def test_an_unknown_sft_lr_scheduler_is_a_config_error(char_tokenizer_dir, tmp_path):
     with pytest.raises(ConfigError, match=r"lr_scheduler.*'bogus'"):
         from_dict(SFTConfig, sft_dict(char_tokenizer_dir, tmp_path / "c.jsonl", lr_scheduler="bogus"))
@@ -401,8 +396,6 @@ def test_an_unknown_model_type_is_a_value_error(char_tokenizer_dir, tmp_path):
         load_policy(cfg.model)
 
 
-@pytest.mark.xfail(strict=True, reason="transformers' StrictDataclass validation errors (not ValueError) escape "
-                                       "npr.train.model._model; the CLI prints a traceback and exits 1")  # fmt: skip
 @pytest.mark.parametrize(
     "init",
     [
@@ -418,8 +411,6 @@ def test_an_impossible_model_init_is_a_value_error(init, char_tokenizer_dir, tmp
         load_policy(cfg.model)
 
 
-@pytest.mark.xfail(strict=True, reason="model.init keys go to AutoConfig unchecked: a typo builds a model with "
-                                       "transformers' default for the misspelt field (hidden_size 4096)")  # fmt: skip
 def test_a_misspelt_model_init_key_is_refused(char_tokenizer_dir, tmp_path):
     init = dict(TINY_QWEN3)
     init["hiden_size"] = init.pop("hidden_size")
@@ -549,8 +540,6 @@ def test_resuming_rl_on_a_swapped_model_folder_is_refused_before_training(char_t
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="train_sft writes config.yaml (prepare) before the corpus is read: a run that "
-                                       "never started blocks the corrected command, with or without --resume")
 def test_a_refused_sft_start_leaves_the_folder_free(char_tokenizer_dir, tmp_path):
     corpus = write_jsonl(tmp_path / "corpus.jsonl", id_corpus(8))
     out = tmp_path / "run"
@@ -560,8 +549,6 @@ def test_a_refused_sft_start_leaves_the_folder_free(char_tokenizer_dir, tmp_path
     assert summary["steps"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="RLTrainer writes config.yaml (prepare) before the model loads: a run that "
-                                       "never started blocks the corrected command, with or without --resume")
 def test_a_refused_rl_start_leaves_the_folder_free(char_tokenizer_dir, tmp_path):
     prompts = write_jsonl(tmp_path / "prompts.jsonl", [PROMPT, {**PROMPT, "id": "b"}])
     out = tmp_path / "run"

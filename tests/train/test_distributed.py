@@ -35,7 +35,7 @@ def test_two_process_sft_equals_one_process(char_tokenizer_dir, tmp_path):
     two, one = tmp_path / "two.yaml", tmp_path / "one.yaml"
     two.write_text(yaml.safe_dump(sft_dict(char_tokenizer_dir, corpus, max_steps=3, batch_size=8)))
     one.write_text(yaml.safe_dump(sft_dict(char_tokenizer_dir, corpus, max_steps=3, batch_size=16)))
-    run([torchrun, "--nproc_per_node", "2", "--master_port", "0", "-m", "npr.cli", "train", "sft",
+    run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "npr.cli", "train", "sft",
          "--config", str(two), "--out", str(tmp_path / "ddp")])  # fmt: skip
     run([sys.executable, "-m", "npr.cli", "train", "sft", "--config", str(one), "--out", str(tmp_path / "single")])
     logs = [[json.loads(x) for x in (tmp_path / d / "metrics.jsonl").read_text().splitlines() if '"loss"' in x]
@@ -45,4 +45,7 @@ def test_two_process_sft_equals_one_process(char_tokenizer_dir, tmp_path):
         assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-4)
     wa = load_file(str(tmp_path / "ddp/model/model.safetensors"))
     wb = load_file(str(tmp_path / "single/model/model.safetensors"))
-    assert max(float((wa[k] - wb[k]).abs().max()) for k in wa) < 1e-5
+    # Adam divides each gradient by its own running scale, so where a gradient is near zero the round-off of a
+    # different summation order moves the update by a visible fraction of lr (1e-2 here). A rank whose gradients
+    # were not averaged would be off by whole steps (~1e-2), and a wrong loss scale shows in grad_norm above.
+    assert max(float((wa[k] - wb[k]).abs().max()) for k in wa) < 2e-4

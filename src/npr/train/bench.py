@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -38,15 +39,16 @@ SHAPES = [[[12]], [[10, 14]], [[8, 12, 9, 15]], [[20, 6], [11, 13]], [[30]], [[5
 
 def _log(progress: bool, msg: str) -> None:
     if progress:
-        print(f"[bench train] {msg}", flush=True, file=__import__("sys").stderr)
+        print(f"npr bench train: {msg}", flush=True, file=sys.stderr)
 
 
 def trajectories(model, tokenizer, n: int) -> list:
     """``n`` NPR trajectories steered through real decode steps along :data:`SHAPES`."""
     engine = Engine(model, tokenizer, EngineConfig(kv_budget=1 << 16))
     prompt = encode_prompt(tokenizer, "Compute 7 * 8 + 12 * 3.", instruction="Answer in parallel reasoning blocks.")
-    rids = [engine.submit(prompt, SamplingParams(seed=i, max_tokens=512), steer=engine.shape_steer(SHAPES[i % len(SHAPES)]))
-            for i in range(n)]  # fmt: skip
+    words = tokenizer.encode(" seven times eight is fifty six and twelve times three is thirty six", add_special_tokens=False)
+    rids = [engine.submit(prompt, SamplingParams(seed=i, max_tokens=512),
+                          steer=engine.shape_steer(SHAPES[i % len(SHAPES)], words=words)) for i in range(n)]  # fmt: skip
     while engine.has_work():
         engine.step()
     return [engine.take(r) for r in rids]
@@ -151,21 +153,31 @@ def run_train_bench(model_path: str | None = None, tokenizer_dir: str | None = N
     """Every training benchmark on one model; a JSON-ready dict.
 
     Args:
-        model_path: an HF model folder; or None for a tiny Qwen3 built from :data:`TINY` over ``tokenizer_dir``.
-        tokenizer_dir: the tokenizer of the tiny model (required without ``model_path``).
+        model_path: an HF model folder; or None for a tiny random Qwen3 built from :data:`TINY`.
+        tokenizer_dir: the tiny model's tokenizer (e.g. the real Qwen3 one, whose 151k-row head then dominates the
+            cost); by default the engine benchmark's byte-level tokenizer (265 tokens), so that the figures measure
+            the layers, where packing acts.
         quick: few trajectories, one repeat, one RL step: a smoke run, not figures to quote.
     """
+    with tempfile.TemporaryDirectory() as tmp:
+        if model_path is None and tokenizer_dir is None:
+            from npr.engine.bench import tiny_tokenizer
+
+            tokenizer_dir = str(Path(tmp) / "byte-tokenizer")
+            tiny_tokenizer().save_pretrained(tokenizer_dir)
+        return _run(model_path, tokenizer_dir, quick, progress)
+
+
+def _run(model_path: str | None, tokenizer_dir: str | None, quick: bool, progress: bool) -> dict[str, Any]:
     from npr.train.config import ModelConfig
     from npr.train.model import load_policy
 
-    if model_path is None and tokenizer_dir is None:
-        raise ValueError("the tiny benchmark model needs a tokenizer folder (e.g. tests/fixtures/qwen3-tokenizer)")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model_cfg = {"path": model_path} if model_path else {"init": dict(TINY), "tokenizer": tokenizer_dir}
     t0, others = time.perf_counter(), OtherLoad()
     model, tok, tags = load_policy(ModelConfig(**model_cfg))
     model = model.to(device).eval()
-    name = Path(model_path).name if model_path else "tiny-qwen3-random"
+    name = Path(model_path).name if model_path else f"tiny-qwen3-random-vocab{len(tok)}"
     n, repeats = (6, 1) if quick else (24, 3)
     _log(progress, f"{name} on {device}: steering {n} trajectories")
     trajs = trajectories(model, tok, n)

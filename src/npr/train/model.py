@@ -9,11 +9,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import json
 from pathlib import Path
 from typing import Any
 
 import torch
+from huggingface_hub.errors import StrictDataclassError
 
 from npr.tokens import TagIds, add_tags, load_tokenizer
 from npr.train.config.model import ModelConfig
@@ -40,6 +43,25 @@ def _tokenizer(cfg: ModelConfig):
         ) from None
 
 
+def _check_init_keys(model_type: str, spec: dict[str, Any]) -> None:
+    """Refuse a ``model.init`` key that looks like a misspelt field of the config class.
+
+    transformers keeps unknown keys as plain attributes, so ``hiden_size`` would build a model of the default
+    (full) size. Keys it reads without declaring them (``rope_theta``) are unlike any field and pass.
+    """
+    from transformers import CONFIG_MAPPING
+
+    if model_type not in CONFIG_MAPPING:
+        return  # AutoConfig names the known types
+    cls = CONFIG_MAPPING[model_type]
+    known = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
+    known |= set(getattr(cls, "attribute_map", {}))
+    for key in spec:
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.8) if key not in known else []
+        if close:
+            raise ValueError(f"unknown key {key!r} for {cls.__name__}; did you mean {close[0]!r}?")
+
+
 def _model(cfg: ModelConfig, vocab: int, seed: int):
     from transformers import AutoConfig, AutoModelForCausalLM
 
@@ -49,8 +71,9 @@ def _model(cfg: ModelConfig, vocab: int, seed: int):
         model_type = spec.pop("model_type")
         spec.setdefault("vocab_size", vocab)
         try:
+            _check_init_keys(model_type, spec)
             hf_config = AutoConfig.for_model(model_type, **spec)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, StrictDataclassError) as exc:
             raise ValueError(f"model.init: transformers cannot build a {model_type!r} config from it: {exc}") from None
         torch.manual_seed(seed)
         return AutoModelForCausalLM.from_config(hf_config, attn_implementation=cfg.attn_implementation, dtype=dtype)

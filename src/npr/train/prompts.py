@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +34,10 @@ class PromptItem:
     prompt_ids: tuple[int, ...] | None = None
 
 
-def load_prompts(cfg: RLDataConfig, *, need_answers: bool) -> list[PromptItem]:
-    """All prompts of ``cfg.path``; ``need_answers`` when a reward term grades (correctness, acceleration)."""
+def load_prompts(cfg: RLDataConfig, *, need_answers: bool | Sequence[str]) -> list[PromptItem]:
+    """All prompts of ``cfg.path``. ``need_answers``: the reward terms that grade answers (correctness,
+    acceleration), or a bool; when any, every prompt needs a gold answer its grader accepts."""
+    graders = ["correctness"] if need_answers is True else list(need_answers or [])
     items: list[PromptItem] = []
     seen: set[str] = set()
     for number, record in read_jsonl(cfg.path, WHAT):
@@ -52,11 +55,13 @@ def load_prompts(cfg: RLDataConfig, *, need_answers: bool) -> list[PromptItem]:
         answer = record.get(cfg.answer_field)
         kind = record.get("kind", cfg.kind)
         options = record.get("grade_options") or {}
-        if need_answers:
+        if not isinstance(options, dict):
+            raise DataError(f"{where}: 'grade_options' must be a mapping of grader options, got {type(options).__name__}")
+        if graders:
             if answer is None or (isinstance(answer, str) and not answer.strip()):
                 raise DataError(
                     f"{where}: no gold answer in field {cfg.answer_field!r}: the reward grades answers (the "
-                    "correctness term), so every prompt needs one"
+                    f"{' and '.join(graders)} term{'s' if len(graders) > 1 else ''}), so every prompt needs one"
                 )
             try:
                 check_gold(answer, kind, **options)

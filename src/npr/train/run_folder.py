@@ -40,40 +40,46 @@ def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def prepare(folder: str | Path, config: Mapping[str, Any], *, resume: bool, may_change: Iterable[str], command: str) -> bool:
-    """Check or start ``folder`` for a run with ``config``; returns True when an earlier run is continued.
+def check(folder: str | Path, config: Mapping[str, Any], *, resume: bool, may_change: Iterable[str]) -> bool:
+    """Check that ``folder`` can take a run with ``config``, writing nothing; returns True when an earlier run is
+    continued. Call :func:`start` once every other check has passed, so that a refused run leaves no trace.
 
-    Only the main process checks and writes; under a launcher the other ranks take its word (the launcher stops
-    them all if the main process refuses).
+    Only the main process checks; under a launcher the other ranks take its word (the launcher stops them all if
+    the main process refuses).
     """
     out = Path(folder)
     saved_file = out / CONFIG_FILE
     if not is_main_process():
         return resume and saved_file.is_file()
-    if saved_file.is_file():
-        if not resume:
-            raise RunFolderError(
-                f"{str(out)!r} already holds a run; pass --resume to continue it, or choose another --out"
-            )
-        try:
-            saved = yaml.safe_load(saved_file.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise RunFolderError(f"{str(saved_file)!r} is unreadable ({exc}); move it away to start over") from None
-        old, new = _flatten(saved), _flatten(dict(config))
-        allowed = set(may_change)
-        changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in allowed)
-        if changed:
-            detail = "; ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:6])
-            raise RunFolderError(
-                f"cannot resume the run in {str(out)!r} with other settings ({detail}). Only "
-                f"{', '.join(sorted(allowed))} may change on resume; use another --out for a new run"
-            )
-        saved_file.write_text(yaml.safe_dump(dict(config), sort_keys=False))
-        return True
+    if not saved_file.is_file():
+        return False
+    if not resume:
+        raise RunFolderError(f"{str(out)!r} already holds a run; pass --resume to continue it, or choose another --out")
+    try:
+        saved = yaml.safe_load(saved_file.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise RunFolderError(f"{str(saved_file)!r} is unreadable ({exc}); move it away to start over") from None
+    old, new = _flatten(saved), _flatten(dict(config))
+    allowed = set(may_change)
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in allowed)
+    if changed:
+        detail = "; ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:6])
+        raise RunFolderError(
+            f"cannot resume the run in {str(out)!r} with other settings ({detail}). Only "
+            f"{', '.join(sorted(allowed))} may change on resume; use another --out for a new run"
+        )
+    return True
+
+
+def start(folder: str | Path, config: Mapping[str, Any], *, resumed: bool, command: str) -> None:
+    """Write ``config.yaml`` (the settings now in force) and, for a new run, ``command.txt``; main process only."""
+    if not is_main_process():
+        return
+    out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    saved_file.write_text(yaml.safe_dump(dict(config), sort_keys=False))
-    (out / "command.txt").write_text(command + "\n")
-    return False
+    (out / CONFIG_FILE).write_text(yaml.safe_dump(dict(config), sort_keys=False))
+    if not resumed:
+        (out / "command.txt").write_text(command + "\n")
 
 
 def _clean(value: Any) -> Any:

@@ -15,6 +15,7 @@ micro-batches (and all ranks) as ``num_items_in_batch``, so packing, micro-batch
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Sequence
@@ -22,16 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from npr.tokens import TagIds
 from npr.train.config.loader import to_dict
+from npr.train.config.schedule import scheduler_name
 from npr.train.config.sft import SFTConfig
 from npr.train.corpus import load_corpus
 from npr.train.forward import score
 from npr.train.model import check_checkpoint, load_policy, save_policy
 from npr.train.packing import PackedBatch, Sample, pack_samples
-from npr.train.run_folder import MetricsLog, is_main_process, prepare
+from npr.train import run_folder
+from npr.train.run_folder import MetricsLog, is_main_process
 
 #: Settings that may differ when a run is resumed: they do not change the training done so far.
 RESUMABLE_KEYS = ("max_steps", "epochs", "save_steps", "save_total_limit", "logging_steps", "report_to", "dataloader_workers")
@@ -120,7 +123,7 @@ def train_sft(config: SFTConfig, out: str | Path, *, resume: bool = False, comma
     out = Path(out)
     if config.model.attn == "flex" and not torch.cuda.is_available():
         raise ValueError("model.attn: flex trains only on a GPU (FlexAttention has no backward pass on CPU); use sdpa")
-    resumed = prepare(out, to_dict(config), resume=resume, may_change=RESUMABLE_KEYS, command=command)
+    resumed = run_folder.check(out, to_dict(config), resume=resume, may_change=RESUMABLE_KEYS)
     model, tokenizer, tags = load_policy(config.model, seed=config.seed)
     vocab = model.get_input_embeddings().weight.shape[0]
     corpus = load_corpus(config.data, tokenizer, tags, vocab)
@@ -131,6 +134,7 @@ def train_sft(config: SFTConfig, out: str | Path, *, resume: bool = False, comma
     last = _last_checkpoint(ckpt_dir) if resumed else None
     if last is not None:
         check_checkpoint(model, last)
+    run_folder.start(out, to_dict(config), resumed=resumed, command=command)  # every check passed
     metrics = MetricsLog(out)
     if resumed and is_main_process():
         step = int(last.name[11:]) if last else 0
@@ -147,12 +151,12 @@ def train_sft(config: SFTConfig, out: str | Path, *, resume: bool = False, comma
     args = TrainingArguments(
         output_dir=str(ckpt_dir), seed=config.seed, data_seed=config.seed,
         per_device_train_batch_size=config.batch_size, gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.lr, lr_scheduler_type=config.lr_scheduler, warmup_steps=config.warmup_ratio,
+        learning_rate=config.lr, lr_scheduler_type=scheduler_name(config.lr_scheduler), warmup_steps=config.warmup_ratio,
         weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm,
         num_train_epochs=config.epochs, max_steps=config.max_steps or -1, bf16=config.bf16,
         save_strategy="steps", save_steps=config.save_steps, save_total_limit=config.save_total_limit,
         logging_steps=config.logging_steps, report_to=[r for r in config.report_to if r != "tensorboard"] or "none",
-        remove_unused_columns=False, dataloader_num_workers=config.dataloader_workers,
+        remove_unused_columns=False, ddp_find_unused_parameters=False, dataloader_num_workers=config.dataloader_workers,
         disable_tqdm=not progress, use_cpu=not torch.cuda.is_available(),
         **({"activation_checkpointing": True} if config.model.gradient_checkpointing else {}),
     )  # fmt: skip
@@ -164,6 +168,9 @@ def train_sft(config: SFTConfig, out: str | Path, *, resume: bool = False, comma
         callbacks=[*callbacks, _Metrics(metrics, ref)],
     )  # fmt: skip
     ref[0] = trainer
+    if not progress:
+        # The Trainer prints every log dict to stdout when its bar is off; metrics.jsonl already holds them.
+        trainer.remove_callback(PrinterCallback)
     t0 = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=str(last) if last else None)
     seconds = time.perf_counter() - t0
@@ -187,7 +194,5 @@ def train_sft(config: SFTConfig, out: str | Path, *, resume: bool = False, comma
         "saved": saved,
         "resumed": resumed,
     }
-    import json
-
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

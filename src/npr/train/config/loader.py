@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -97,7 +98,7 @@ def _deep_copy(value: Any) -> Any:
 def from_dict(cls: type[C], data: Mapping[str, Any], *, base_dir: Path | None = None, where: str = "") -> C:
     """Build config dataclass ``cls`` from ``data``, checking keys and types (see the module docstring)."""
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where or 'the config'} must be a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(f"{where.rstrip('.') or 'the config'} must be a mapping of keys, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     hints = typing.get_type_hints(cls)
     unknown = [k for k in data if k not in fields]
@@ -177,15 +178,19 @@ def _convert(tp: Any, value: Any, key: str, base_dir: Path | None) -> Any:
             raise ConfigError(f"{key}: expected an integer, got {value!r}")
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            # YAML reads 1e-5 (no dot) as a string; accept numbers written that way.
-            if isinstance(value, str):
-                try:
-                    return float(value)
-                except ValueError:
-                    pass
+        number = None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            try:  # YAML reads 1e-5 (no dot) as a string; accept numbers written that way.
+                number = float(value)
+            except ValueError:
+                pass
+        if number is None:
             raise ConfigError(f"{key}: expected a number, got {value!r}")
-        return float(value)
+        if not math.isfinite(number):
+            raise ConfigError(f"{key}: {value!r} is not a finite number")
+        return number
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key}: expected a string, got {value!r}")

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from npr.train.config.loader import path_field
 from npr.train.config.model import ModelConfig
+from npr.train.config.schedule import Schedule
 
 #: The algorithms (DESIGN §5). ``epochs``/``mini_batches`` are PPO's passes and optimizer steps per batch.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -260,7 +261,7 @@ class RLConfig:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     warmup_steps: int = 0
-    lr_scheduler: Literal["constant", "linear", "cosine"] = "constant"
+    lr_scheduler: Schedule = "constant"
     micro_batch_tokens: int = 8192
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
     save_steps: int = 50

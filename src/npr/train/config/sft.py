@@ -7,6 +7,7 @@ from typing import Literal
 
 from npr.train.config.loader import path_field
 from npr.train.config.model import ModelConfig
+from npr.train.config.schedule import Schedule
 
 
 @dataclass
@@ -78,7 +79,7 @@ class SFTConfig:
     batch_size: int = 8
     grad_accum: int = 1
     lr: float = 1e-5
-    lr_scheduler: str = "cosine"
+    lr_scheduler: Schedule = "cosine"
     warmup_ratio: float = 0.0
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0

@@ -26,6 +26,7 @@ from npr.train.advantages import advantages
 from npr.train.config.loader import to_dict
 from npr.train.config.rl import RLConfig
 from npr.train.jsonl import DataError
+from npr.train.config.schedule import scheduler_name
 from npr.train.model import base_model, check_checkpoint, is_lora, load_policy, save_policy
 from npr.train.packing import Sample
 from npr.train.prompts import PromptStream, load_prompts
@@ -33,7 +34,8 @@ from npr.train.rl import checkpoint
 from npr.train.rl.progress import Progress
 from npr.train.rl.rollout import Collected, RolloutCollector, rollout_metrics
 from npr.train.rl.update import PolicyUpdate, TrainItem
-from npr.train.run_folder import MetricsLog, prepare
+from npr.train import run_folder
+from npr.train.run_folder import MetricsLog
 
 #: Settings that may differ on resume: they do not change the steps already taken.
 RESUMABLE_KEYS = ("max_steps", "save_steps", "save_total_limit", "report_to")
@@ -87,9 +89,9 @@ class RLTrainer:
         self.config, self.out, self.log = config, Path(out), log
         if config.model.attn == "flex" and not torch.cuda.is_available():
             raise ValueError("model.attn: flex trains only on a GPU (FlexAttention has no backward pass on CPU); use sdpa")
-        need_answers = any(t in config.reward.terms for t in GRADING_TERMS)
-        items = load_prompts(config.data, need_answers=need_answers)  # before the model: bad data fails fast
-        self.resumed = prepare(self.out, to_dict(config), resume=resume, may_change=RESUMABLE_KEYS, command=command)
+        graders = [t for t in config.reward.terms if t in GRADING_TERMS]
+        items = load_prompts(config.data, need_answers=graders)  # before the model: bad data fails fast
+        self.resumed = run_folder.check(self.out, to_dict(config), resume=resume, may_change=RESUMABLE_KEYS)
 
         model, self.tokenizer, self.tags = load_policy(config.model, seed=config.seed)
         self._check_dropout(model)
@@ -111,7 +113,7 @@ class RLTrainer:
         a = config.algorithm
         # Not prepared by accelerate: its wrapper steps the schedule once per process; ours steps per optimizer step.
         self.scheduler = get_scheduler(
-            config.lr_scheduler, optimizer, num_warmup_steps=config.warmup_steps,
+            scheduler_name(config.lr_scheduler), optimizer, num_warmup_steps=config.warmup_steps,
             num_training_steps=config.max_steps * a.epochs * a.mini_batches,
         )  # fmt: skip
         self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
@@ -132,9 +134,12 @@ class RLTrainer:
             accelerator=self.accelerator, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
             tags=self.tags, config=config, pad_id=pad, ref_model=self.ref, after_step=self.engine.flush_cache,
         )  # fmt: skip
-        self.metrics = MetricsLog(self.out)
         if self.resumed:
             self._resume()
+        run_folder.start(self.out, to_dict(config), resumed=self.resumed, command=command)  # every check passed
+        self.metrics = MetricsLog(self.out)
+        if self.resumed:
+            self._truncate_metrics()
         if "tensorboard" in config.report_to:
             self.accelerator.init_trackers("rl")
         self.progress_enabled = progress
@@ -171,8 +176,6 @@ class RLTrainer:
     def _resume(self) -> None:
         found = checkpoint.latest(self.out)
         if found is None:
-            dropped = self.metrics.truncate(0)
-            self.log("resume: no finished checkpoint yet, starting from step 0" + (f" ({dropped} metric lines dropped)" if dropped else ""))
             return
         step, folder = found
         check_checkpoint(self.model, folder / "hf")
@@ -181,8 +184,14 @@ class RLTrainer:
         except (RuntimeError, KeyError, ValueError) as exc:
             raise ValueError(f"cannot resume from {str(folder)!r}: {exc}") from None
         self.engine.flush_cache()
+
+    def _truncate_metrics(self) -> None:
+        """Drop metric lines of steps after the checkpoint resumed from: they will be run (and logged) again."""
+        if not self.accelerator.is_main_process:
+            return
         dropped = self.metrics.truncate(self.state.step)
-        self.log(f"resumed from {folder} (step {self.state.step})" + (f"; {dropped} later metric lines dropped" if dropped else ""))
+        where = f"step {self.state.step}" if self.state.step else "step 0 (no checkpoint was finished)"
+        self.log(f"resumed from {where}" + (f"; {dropped} later metric lines dropped" if dropped else ""))
 
     # ---- the loop ---------------------------------------------------------------------------------------------
 
@@ -213,7 +222,8 @@ class RLTrainer:
         try:
             while self.state.step < cfg.max_steps:
                 record = self.step()
-                self.metrics.write(record)
+                if self.accelerator.is_main_process:
+                    self.metrics.write(record)
                 if "tensorboard" in cfg.report_to:
                     self.accelerator.log({k: v for k, v in record.items() if isinstance(v, (int, float))}, step=record["step"])
                 bar.update(record)
