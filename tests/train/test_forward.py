@@ -8,6 +8,7 @@ import torch
 from npr.engine import Engine, EngineConfig, SamplingParams
 from npr.train import Sample, batch_token_logprobs, pack_samples, score, token_logprobs
 from npr.train.forward import attention_kind
+from npr.train.packing import assign_rows
 
 TOL = 1e-4
 PROMPT = [1000 + i for i in range(12)]
@@ -54,7 +55,7 @@ def test_unpacked_parity_with_the_engine(trajectories):
         assert float((lp.detach() - engine_logprobs(t)).abs().max()) < TOL
 
 
-@pytest.mark.parametrize("row_tokens", [None, 64, 400, 100_000])
+@pytest.mark.parametrize("row_tokens", [None, 64, 400, 100_000, "longest"])
 def test_packed_parity_with_the_engine(trajectories, row_tokens):
     engine, trajs = trajectories
     samples = [Sample(t.token_ids, t.prompt_len) for t in trajs]
@@ -71,6 +72,17 @@ def test_packing_puts_several_trajectories_in_a_row(trajectories):
     assert packed.input_ids.shape[0] < len(samples) == unpacked.input_ids.shape[0]
     assert torch.equal(packed.targets, unpacked.targets)
     assert packed.num_tokens == unpacked.num_tokens == sum(len(t.token_ids) for t in trajs)
+
+
+def test_longest_rows_are_as_wide_as_the_longest_trajectory():
+    lengths = [30, 10, 12, 25, 8, 30]
+    rows = assign_rows(lengths, "longest")
+    assert sorted(i for r in rows for i in r) == list(range(len(lengths)))
+    assert max(sum(lengths[i] for i in r) for r in rows) == 30  # no row wider than the longest sample
+    assert len(rows) < len(lengths)  # and short samples share rows
+    assert rows == assign_rows(lengths, 30)
+    with pytest.raises(ValueError, match="row_tokens='long'"):
+        assign_rows(lengths, "long")
 
 
 def test_guideline_close_predicts_every_first_step_token(trajectories):

@@ -1,10 +1,10 @@
 """Training benchmarks (``npr bench train``, ``bench/train.py``): ratios measured side by side in one run.
 
-* ``sft``: forward + backward of one batch of NPR trajectories, three ways - packed rows (several trajectories a
-  row, block-diagonal), one padded row per trajectory in one forward, and one forward per trajectory (how the
-  reference trains). Tokens/s counts real tokens; the three summed losses must agree.
+* ``sft``: forward + backward of one batch of NPR trajectories, four ways - packed rows as long as the longest
+  trajectory (the default), packed rows of 2048 tokens, one padded row per trajectory in one forward, and one
+  forward per trajectory (how the reference trains). Tokens/s counts real tokens; the summed losses must agree.
 * ``rl_update``: :class:`~npr.train.rl.update.PolicyUpdate` on the same trajectories as engine rollouts, packed
-  (``micro_batch_tokens`` large) against one trajectory per forward (``micro_batch_tokens=1``).
+  into one forward (``micro_batch_tokens`` large) against one trajectory per forward (``micro_batch_tokens=1``).
 * ``rl_step``: a few real RL steps (:class:`~npr.train.rl.trainer.RLTrainer`), split into rollout and update time.
 
 The trajectories are steered through the engine along NPR shapes (k = 1, 2, 4 branches), so they carry real
@@ -30,7 +30,7 @@ from npr.engine import Engine, EngineConfig, SamplingParams
 from npr.engine.bench_machine import OtherLoad, machine_info, timed
 from npr.tokens import encode_prompt
 from npr.train.forward import score
-from npr.train.packing import Sample, pack_samples
+from npr.train.packing import LONGEST, Sample, pack_samples
 
 TINY = dict(model_type="qwen3", hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
             num_key_value_heads=2, head_dim=16, max_position_embeddings=4096, tie_word_embeddings=True)  # fmt: skip
@@ -57,7 +57,7 @@ def trajectories(model, tokenizer, n: int) -> list:
 def _sft_pass(model, tags, samples, how: str) -> float:
     """One forward + backward of ``samples``; returns the summed NLL."""
     groups = [[s] for s in samples] if how == "per_trajectory" else [samples]
-    row_tokens = 2048 if how == "packed" else None
+    row_tokens = {"packed": LONGEST, "packed_2048": 2048}.get(how)
     total = 0.0
     for group in groups:
         batch = pack_samples(group, tags, row_tokens=row_tokens).to(next(model.parameters()).device)
@@ -72,7 +72,7 @@ def bench_sft(model, tags, trajs, repeats: int, device: str, progress: bool) -> 
     samples = [Sample(t.token_ids, t.prompt_len) for t in trajs]
     tokens = sum(len(s.token_ids) for s in samples)
     out: dict[str, Any] = {"trajectories": len(samples), "tokens": tokens}
-    for how in ("packed", "padded", "per_trajectory"):
+    for how in ("packed", "packed_2048", "padded", "per_trajectory"):
         best, loss = float("inf"), None
         for _ in range(repeats):
             loss, sec = timed(device, lambda: _sft_pass(model, tags, samples, how))
@@ -81,7 +81,8 @@ def bench_sft(model, tags, trajs, repeats: int, device: str, progress: bool) -> 
         _log(progress, f"sft {how}: {tokens / best:.0f} tok/s")
     out["packed_vs_per_trajectory"] = out["packed"]["tokens_per_s"] / out["per_trajectory"]["tokens_per_s"]
     out["padded_vs_per_trajectory"] = out["padded"]["tokens_per_s"] / out["per_trajectory"]["tokens_per_s"]
-    out["max_loss_difference"] = max(abs(out[h]["summed_nll"] - out["packed"]["summed_nll"]) for h in ("padded", "per_trajectory"))
+    out["max_loss_difference"] = max(abs(out[h]["summed_nll"] - out["packed"]["summed_nll"])
+                                     for h in ("packed_2048", "padded", "per_trajectory"))  # fmt: skip
     return out
 
 
@@ -200,7 +201,8 @@ def summary(result: dict[str, Any]) -> str:
     return "\n".join([
         f"{result['model']} on {result['device']} ({result['parameters'] / 1e6:.1f}M parameters), {result['seconds']} s",
         f"SFT forward+backward, {s['trajectories']} trajectories / {s['tokens']} tokens:",
-        f"  packed {s['packed']['tokens_per_s']:.0f} tok/s, padded {s['padded']['tokens_per_s']:.0f} tok/s, "
+        f"  packed {s['packed']['tokens_per_s']:.0f} tok/s (2048-token rows {s['packed_2048']['tokens_per_s']:.0f}), "
+        f"padded {s['padded']['tokens_per_s']:.0f} tok/s, "
         f"one per forward {s['per_trajectory']['tokens_per_s']:.0f} tok/s -> packed {s['packed_vs_per_trajectory']:.2f}x "
         f"(losses agree within {s['max_loss_difference']:.1e})",
         f"RL update: packed {u['packed']['tokens_per_s']:.0f} tok/s, one per forward "

@@ -89,14 +89,25 @@ class PackedBatch:
         )  # fmt: skip
 
 
-def assign_rows(lengths: Sequence[int], row_tokens: int | None) -> list[list[int]]:
+#: ``row_tokens`` value: rows as long as the longest sample of the batch.
+LONGEST = "longest"
+
+
+def assign_rows(lengths: Sequence[int], row_tokens: int | str | None) -> list[list[int]]:
     """Sample indices per row: first fit in the given order, at most ``row_tokens`` tokens a row.
 
     ``row_tokens=None`` puts each sample in a row of its own (unpacked). A sample longer than ``row_tokens`` gets a
-    row of its own.
+    row of its own. ``row_tokens="longest"`` (:data:`LONGEST`) makes rows as long as the longest sample: short
+    samples share rows, and no row is longer than the batch needs anyway. That is the right size for sdpa and eager
+    attention, which compute all L x L scores of a row - a row longer than its samples costs attention in
+    proportion to L. A fixed long budget suits FlexAttention, whose BlockMask skips the masked blocks.
     """
     if row_tokens is None:
         return [[i] for i in range(len(lengths))]
+    if row_tokens == LONGEST:
+        row_tokens = max(lengths, default=1)
+    if not isinstance(row_tokens, int):
+        raise ValueError(f"row_tokens={row_tokens!r} must be an integer, {LONGEST!r} or None")
     if row_tokens < 1:
         raise ValueError(f"row_tokens={row_tokens} must be >= 1")
     rows: list[list[int]] = []
@@ -114,7 +125,7 @@ def assign_rows(lengths: Sequence[int], row_tokens: int | None) -> list[list[int
 
 
 def pack_samples(
-    samples: Sequence[Sample], tags: TagIds, *, row_tokens: int | None = None, pad_id: int = 0,
+    samples: Sequence[Sample], tags: TagIds, *, row_tokens: int | str | None = None, pad_id: int = 0,
     layouts: Sequence[Layout] | None = None,
 ) -> PackedBatch:  # fmt: skip
     """Lay out and pack ``samples`` into rows (see :func:`assign_rows`) and pad them to one length.

@@ -32,7 +32,7 @@ from npr.train.config.sft import SFTConfig
 from npr.train.corpus import load_corpus
 from npr.train.forward import score
 from npr.train.model import check_checkpoint, load_policy, save_policy
-from npr.train.packing import PackedBatch, Sample, pack_samples
+from npr.train.packing import LONGEST, PackedBatch, Sample, pack_samples
 from npr.train import run_folder
 from npr.train.run_folder import MetricsLog, is_main_process
 
@@ -58,7 +58,7 @@ class PackedCollator:
     ``num_items_in_batch`` (``shift_labels`` is counted as given); the loss reads ``packed``.
     """
 
-    def __init__(self, tags: TagIds, row_tokens: int | None, pad_id: int):
+    def __init__(self, tags: TagIds, row_tokens: int | str | None, pad_id: int):
         self.tags, self.row_tokens, self.pad_id = tags, row_tokens, pad_id
 
     def __call__(self, samples: list[Sample]) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def train_sft(config: SFTConfig, out: str | Path, *, resume: bool = False, comma
         **({"activation_checkpointing": True} if config.model.gradient_checkpointing else {}),
     )  # fmt: skip
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
-    collator = PackedCollator(tags, config.pack_tokens if config.pack else None, pad_id)
+    collator = PackedCollator(tags, (config.pack_tokens or LONGEST) if config.pack else None, pad_id)
     ref: list = [None]
     trainer = NPRTrainer(
         model=model, args=args, train_dataset=SampleList(corpus.samples), data_collator=collator,

@@ -244,7 +244,9 @@ class RLConfig:
         seed: fresh model weights, prompt order and every rollout's sampling seed.
         max_steps: RL steps (one rollout batch and its updates each).
         lr, weight_decay, max_grad_norm, warmup_steps, lr_scheduler: AdamW and its schedule (per optimizer step).
-        micro_batch_tokens: tokens per training forward (trajectories are packed into rows up to this).
+        micro_batch_tokens: real tokens per training forward; 1 gives every trajectory a forward of its own.
+        pack_tokens: the row length that a forward's trajectories are packed into; null (the default) makes rows as
+            long as the forward's longest trajectory, which suits sdpa. Long fixed rows suit ``attn: flex``.
         mixed_precision: accelerate's ``no``, ``bf16`` or ``fp16`` for the update forward.
         save_steps, save_total_limit: checkpoints every N steps, keeping the newest few.
         report_to: ``tensorboard`` besides metrics.jsonl.
@@ -263,6 +265,7 @@ class RLConfig:
     warmup_steps: int = 0
     lr_scheduler: Schedule = "constant"
     micro_batch_tokens: int = 8192
+    pack_tokens: int | None = None
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
     save_steps: int = 50
     save_total_limit: int | None = 2
@@ -275,6 +278,7 @@ class RLConfig:
             (self.lr > 0, f"lr={self.lr} must be > 0"),
             (self.weight_decay >= 0 and self.max_grad_norm > 0, "weight_decay must be >= 0 and max_grad_norm > 0"),
             (self.warmup_steps >= 0, f"warmup_steps={self.warmup_steps} must be >= 0"),
+            (self.pack_tokens is None or self.pack_tokens >= 2, f"pack_tokens={self.pack_tokens} must be >= 2 (or null)"),
             (self.micro_batch_tokens >= 1, f"micro_batch_tokens={self.micro_batch_tokens} must be >= 1 (1: one trajectory per forward)"),
             (self.save_steps >= 1, f"save_steps={self.save_steps} must be >= 1"),
             (self.save_total_limit is None or self.save_total_limit >= 1, "save_total_limit must be >= 1 or null"),

@@ -62,8 +62,10 @@ class SFTConfig:
         batch_size: trajectories per device per micro-batch.
         grad_accum: micro-batches per optimizer step.
         lr, lr_scheduler, warmup_ratio, weight_decay, max_grad_norm: the optimisation (AdamW).
-        pack: pack trajectories into rows of at most ``pack_tokens`` tokens (block-diagonal attention); false
-            gives each trajectory its own padded row. The loss is the same either way.
+        pack: pack trajectories into rows (block-diagonal attention); false gives each trajectory its own padded
+            row. The loss is the same either way.
+        pack_tokens: the row length when packing; null (the default) makes rows as long as each batch's longest
+            trajectory, which suits sdpa (it computes every score of a row). Long fixed rows suit ``attn: flex``.
         bf16: bfloat16 mixed precision.
         save_steps, save_total_limit: checkpoints every N steps, keeping the newest few (``--resume`` uses them).
         logging_steps: metrics every N steps (to metrics.jsonl, and TensorBoard/W&B with ``report_to``).
@@ -84,7 +86,7 @@ class SFTConfig:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     pack: bool = True
-    pack_tokens: int = 4096
+    pack_tokens: int | None = None
     bf16: bool = False
     save_steps: int = 500
     save_total_limit: int | None = 2
@@ -102,7 +104,7 @@ class SFTConfig:
             (0 <= self.warmup_ratio < 1, f"warmup_ratio={self.warmup_ratio} must be in [0, 1)"),
             (self.weight_decay >= 0, f"weight_decay={self.weight_decay} must be >= 0"),
             (self.max_grad_norm > 0, f"max_grad_norm={self.max_grad_norm} must be > 0"),
-            (self.pack_tokens >= 2, f"pack_tokens={self.pack_tokens} must be >= 2"),
+            (self.pack_tokens is None or self.pack_tokens >= 2, f"pack_tokens={self.pack_tokens} must be >= 2 (or null)"),
             (self.save_steps >= 1, f"save_steps={self.save_steps} must be >= 1"),
             (self.save_total_limit is None or self.save_total_limit >= 1,
              f"save_total_limit={self.save_total_limit} must be >= 1 (or null to keep every checkpoint)"),
@@ -112,7 +114,7 @@ class SFTConfig:
         for ok, reason in checks:
             if not ok:
                 raise ValueError(reason)
-        if self.data.max_length is not None and self.pack and self.pack_tokens < self.data.max_length:
+        if self.data.max_length is not None and self.pack and self.pack_tokens is not None and self.pack_tokens < self.data.max_length:
             raise ValueError(
                 f"pack_tokens={self.pack_tokens} is below data.max_length={self.data.max_length}: a row must hold "
                 "the longest trajectory"

@@ -34,7 +34,7 @@ from npr.train.config.rl import RLConfig
 from npr.train.forward import score
 from npr.train.losses import KL_PENALTIES, POLICY_LOSSES
 from npr.train.model import is_lora
-from npr.train.packing import Sample, pack_samples
+from npr.train.packing import LONGEST, Sample, pack_samples
 
 
 @dataclass
@@ -121,7 +121,7 @@ class PolicyUpdate:
         self.recompute = algo.policy_loss != "reinforce" and (algo.recompute_old_logprobs or self.temperature != 1.0)
 
     def _batch(self, items: Sequence[TrainItem]):
-        return pack_samples([i.sample for i in items], self.tags, row_tokens=self.config.micro_batch_tokens,
+        return pack_samples([i.sample for i in items], self.tags, row_tokens=self.config.pack_tokens or LONGEST,
                             pad_id=self.pad_id).to(self.accelerator.device)  # fmt: skip
 
     def _ref_scores(self, batch) -> torch.Tensor:
