@@ -10,12 +10,10 @@ The same measurements as ``npr bench engine``: both call :func:`npr.engine.bench
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+
+from results_file import RESULTS, write
 
 from npr.engine.bench import run_engine_bench, summary
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def main() -> None:
@@ -32,9 +30,7 @@ def main() -> None:
 
         model = str(smollm2_dir())
     result = run_engine_bench(model, tiny=args.tiny, quick=args.quick)
-    out = Path(args.results) / f"engine-{result['model']}-{result['date'][:10]}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write("engine", result, args.results, args.quick)
     print(summary(result))
     print(f"wrote {out}")
 

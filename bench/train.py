@@ -10,13 +10,10 @@ The same measurements as ``npr bench train``: both call :func:`npr.train.bench.r
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+
+from results_file import RESULTS, write
 
 from npr.train.bench import run_train_bench, summary
-
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 
 
 def main() -> None:
@@ -27,9 +24,7 @@ def main() -> None:
     parser.add_argument("--results", default=str(RESULTS), help=f"output folder (default: {RESULTS})")
     args = parser.parse_args()
     result = run_train_bench(args.model, args.tokenizer, quick=args.quick)
-    out = Path(args.results) / f"train-{result['model']}-{result['date'][:10]}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write("train", result, args.results, args.quick)
     print(summary(result))
     print(f"wrote {out}")
 

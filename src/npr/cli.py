@@ -69,17 +69,19 @@ def _solve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _bench_engine(args: argparse.Namespace) -> int:
+def _bench_model(args: argparse.Namespace) -> str | None:
+    """The model folder to benchmark: --model, none for --tiny, or SmolLM2 converted once into the npr cache."""
+    if args.model is not None or args.tiny:
+        return args.model
+    from npr.toy.smollm2 import smollm2_dir
+
+    return str(smollm2_dir())
+
+
+def _bench_report(args: argparse.Namespace, result: dict, summary) -> int:
+    """Write DIR/bench.json with --out; print the JSON object with --json, else the summary."""
     from pathlib import Path
 
-    from npr.engine.bench import run_engine_bench, summary
-
-    model = args.model
-    if model is None and not args.tiny:
-        from npr.toy.smollm2 import smollm2_dir
-
-        model = str(smollm2_dir())
-    result = run_engine_bench(model, tiny=args.tiny, quick=args.quick, progress=True)
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -88,28 +90,23 @@ def _bench_engine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _bench_train(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _bench_engine(args: argparse.Namespace) -> int:
+    from npr.engine.bench import run_engine_bench, summary
 
+    result = run_engine_bench(_bench_model(args), tiny=args.tiny, quick=args.quick, progress=True)
+    return _bench_report(args, result, summary)
+
+
+def _bench_train(args: argparse.Namespace) -> int:
     from npr.train.bench import run_train_bench, summary
 
     if args.tokenizer and not args.tiny:
         return _fail("bench train", ValueError("--tokenizer goes with --tiny (a model folder brings its own)"))
-    model = args.model
-    if model is None and not args.tiny:
-        from npr.toy.smollm2 import smollm2_dir
-
-        model = str(smollm2_dir())
     try:
-        result = run_train_bench(model, args.tokenizer, quick=args.quick, progress=True)
+        result = run_train_bench(_bench_model(args), args.tokenizer, quick=args.quick, progress=True)
     except (OSError, ValueError) as exc:
         return _fail("bench train", exc)
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2) if args.json else summary(result))
-    return EXIT_OK
+    return _bench_report(args, result, summary)
 
 
 def _eval_defaults() -> dict:
