@@ -1,0 +1,46 @@
+"""The ``npr`` command line. It stays thin: parse arguments, call one function, print, pick the exit status.
+
+Exit statuses: 0 when the command ran (whatever it found), 2 for bad usage or unreadable input, 1 for an
+unexpected failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from npr import __version__
+from npr.cli.bench import add_bench
+from npr.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+from npr.cli.evaluate import add_eval
+from npr.cli.tools import add_demo_and_solve, add_format
+from npr.cli.train import add_train
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="npr",
+        description="Native Parallel Reasoner: parallel Map-Process-Reduce reasoning for LLMs.",
+        epilog="Run `npr COMMAND --help` for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"npr {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    add_demo_and_solve(commands)
+    add_eval(commands)
+    add_train(commands)
+    add_bench(commands)
+    add_format(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("npr: interrupted", file=sys.stderr)
+        return 130
