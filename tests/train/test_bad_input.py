@@ -26,6 +26,7 @@ from npr.train.rl.trainer import train_rl
 from npr.train.run_folder import RunFolderError
 from npr.train.sft import train_sft
 
+from ..conftest import QWEN3_TOKENIZER_DIR
 from .helpers import TINY_QWEN3, id_corpus, rl_dict, sft_dict, write_jsonl
 
 QUIET = dict(progress=False, log=lambda m: None)
@@ -171,6 +172,8 @@ PROMPTS = {
                          r"line 1: 'prompt_ids' must be a non-empty list"),
     "unknown kind": ([PROMPT, {"id": "b", "prompt_ids": [2], "answer": "1", "kind": "poetry"}], {"correctness": 1.0},
                      r"line 2: unknown grading kind 'poetry'"),
+    "a timeout among the grade options": ([PROMPT, {"id": "b", "prompt_ids": [2], "answer": "1", "grade_options": {"timeout": 1}}],
+                                          {"correctness": 1.0}, r"line 2: grade_options may not set 'timeout'"),
     "bad choice answer": ([PROMPT, {"id": "b", "prompt_ids": [2], "answer": "zz", "kind": "choice"}],
                           {"correctness": 1.0}, r"line 2: choice gold answer"),
     "unknown grade option": ([PROMPT, {"id": "b", "prompt_ids": [2], "answer": "1", "grade_options": {"zzz": 1}}],
@@ -556,3 +559,40 @@ def test_a_refused_rl_start_leaves_the_folder_free(char_tokenizer_dir, tmp_path)
     with pytest.raises(ValueError, match="no tokenizer"):
         train_rl(from_dict(RLConfig, bad), out, **QUIET)
     assert train_rl(from_dict(RLConfig, rl_dict(char_tokenizer_dir, prompts, max_steps=1)), out, **QUIET)["steps"] == 1
+
+
+def test_a_tokenizer_larger_than_the_models_embedding_is_refused(char_tokenizer_dir, tmp_path):
+    """A saved model with another model's (larger) tokenizer: the embedding would grow to fit and train on noise."""
+    model = save_model(tmp_path / "model", char_tokenizer_dir)
+    cfg = from_dict(SFTConfig, sft_dict(char_tokenizer_dir, tmp_path / "c.jsonl",
+                                        model={"init": None, "path": str(model), "tokenizer": str(QWEN3_TOKENIZER_DIR)}))  # fmt: skip
+    with pytest.raises(ValueError, match=r"has \d+ tokens, more than the 20 embedding rows of the model"):
+        load_policy(cfg.model)
+
+
+def test_the_model_shortcut_brings_its_own_tokenizer(char_tokenizer_dir, tmp_path, capsys):
+    """--model clears the config's model.tokenizer, so the example configs can be pointed at any saved model."""
+    model = save_model(tmp_path / "model", char_tokenizer_dir)
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", id_corpus(8))
+    config = tmp_path / "sft.yaml"
+    d = sft_dict(QWEN3_TOKENIZER_DIR, corpus, max_steps=1)  # the file names another tokenizer, as the examples do
+    config.write_text(yaml.safe_dump(d))
+    rc = npr.cli.main(["train", "sft", "--config", str(config), "--out", str(tmp_path / "run"), "--model", str(model),
+                       "--json"])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["steps"] == 1
+
+
+def test_rl_under_a_launcher_is_refused_before_the_model_loads(char_tokenizer_dir, tmp_path, monkeypatch, no_model):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    prompts = write_jsonl(tmp_path / "prompts.jsonl", [PROMPT, {**PROMPT, "id": "b"}])
+    with pytest.raises(ValueError, match="npr train rl runs in one process"):
+        train_rl(from_dict(RLConfig, rl_dict(char_tokenizer_dir, prompts)), tmp_path / "run", **QUIET)
+    assert not (tmp_path / "run").exists()
+
+
+def test_lora_dropout_with_gradient_checkpointing_is_refused_for_rl(char_tokenizer_dir, tmp_path):
+    d = rl_dict(char_tokenizer_dir, tmp_path / "p.jsonl",
+                model={"lora_r": 4, "lora_dropout": 0.1, "gradient_checkpointing": True})  # fmt: skip
+    with pytest.raises(ConfigError, match=r"model\.lora_dropout=0\.1 with gradient checkpointing"):
+        from_dict(RLConfig, d)

@@ -38,6 +38,15 @@ def test_format_gate_replaces_the_reward_of_a_malformed_response():
     assert reward(ctx(BROKEN), {"correctness": 1.0})[0] == 1.0
 
 
+def test_the_overlong_penalty_does_not_stack_on_the_format_gate():
+    """A gated response keeps the gate's penalty in [-2, 0); the overlong term prices only well-formed ones."""
+    long = dict(critical_path_tokens=16, max_tokens=16)
+    r, parts = reward(ctx(BROKEN, **long), {"correctness": 1.0}, format_aware=True, overlong_buffer=4)
+    assert r == format_reward(BROKEN) and "overlong" not in parts
+    r, parts = reward(ctx(VALID, **long), {"correctness": 1.0}, format_aware=True, overlong_buffer=4)
+    assert parts["overlong"] == -1.0 and r == 0.0
+
+
 def test_weighted_terms_add_up():
     r, parts = reward(ctx(BROKEN), {"correctness": 1.0, "format": 0.5})
     assert r == pytest.approx(1.0 + 0.5 * format_reward(BROKEN))

@@ -15,7 +15,7 @@ def _train(args: argparse.Namespace) -> int:
     command = f"npr train {args.train_command}"
     overrides = list(args.set or [])
     if args.model:
-        overrides += [f"model.path={args.model}", "model.init=null"]
+        overrides += [f"model.path={args.model}", "model.init=null", "model.tokenizer=null"]
     if args.data:
         overrides.append(f"data.path={args.data}")
     if args.max_steps is not None:
@@ -82,7 +82,8 @@ def add_train(commands) -> None:
                        help="continue the run in --out from its last checkpoint (refuses changed settings)")
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="override a config value, e.g. --set lr=1e-5 --set rollout.group_size=4 (repeatable)")
-        p.add_argument("--model", metavar="M", help="shortcut for --set model.path=M (a saved model or hub id)")
+        p.add_argument("--model", metavar="M", help="a saved model or hub id, with its own tokenizer (sets model.path=M, model.init and "
+                            "model.tokenizer to null)")
         p.add_argument("--data", metavar="FILE", help="shortcut for --set data.path=FILE")
         p.add_argument("--max-steps", type=int, metavar="N", help="shortcut for --set max_steps=N")
         p.add_argument("--seed", type=int, metavar="S", help="shortcut for --set seed=S")

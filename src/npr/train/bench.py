@@ -106,12 +106,7 @@ def bench_rl_update(model, tags, trajs, repeats: int, progress: bool) -> dict[st
             opt = torch.optim.SGD(m.parameters(), lr=0.0)
             sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
             upd = PolicyUpdate(accelerator=acc, model=m, optimizer=opt, scheduler=sched, tags=tags, config=cfg, pad_id=0)
-            items = []
-            for k, t in enumerate(trajs):
-                p = t.prompt_len
-                lp = [float("nan") if x is None else x for x in t.logprobs[p:]]
-                items.append(TrainItem(Sample(t.token_ids, p), 0, 1.0 if k % 2 else -1.0,
-                                       torch.tensor(t.sampled[p:]), torch.tensor(lp)))  # fmt: skip
+            items = [TrainItem.from_trajectory(t, 0, 1.0 if k % 2 else -1.0) for k, t in enumerate(trajs)]
             t0 = time.perf_counter()
             metrics = upd.run(items, step=1)
             best = min(best, time.perf_counter() - t0)

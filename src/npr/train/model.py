@@ -43,6 +43,19 @@ def _tokenizer(cfg: ModelConfig):
         ) from None
 
 
+def check_trainable_attention(cfg: ModelConfig) -> None:
+    """Refuse ``attn: flex`` without a GPU before anything loads: FlexAttention has no backward pass on CPU."""
+    if cfg.attn == "flex" and not torch.cuda.is_available():
+        raise ValueError("model.attn: flex trains only on a GPU (FlexAttention has no backward pass on CPU); use sdpa")
+
+
+def pad_id(tokenizer) -> int:
+    """The id that pads rows: the tokenizer's pad token, else EOS, else 0 (pad positions are never scored)."""
+    if tokenizer.pad_token_id is not None:
+        return int(tokenizer.pad_token_id)
+    return int(tokenizer.eos_token_id or 0)
+
+
 def _check_init_keys(model_type: str, spec: dict[str, Any]) -> None:
     """Refuse a ``model.init`` key that looks like a misspelt field of the config class.
 
@@ -101,6 +114,13 @@ def load_policy(cfg: ModelConfig, *, seed: int = 0) -> tuple[Any, Any, TagIds]:
         add_tags(None, tokenizer)
     model = _model(cfg, len(tokenizer), seed)
     rows_before = model.get_input_embeddings().weight.shape[0]
+    if len(tokenizer) > rows_before:
+        # add_tags would grow the embedding to fit, and training would run on ids the model never learnt.
+        raise ValueError(
+            f"the tokenizer {cfg.tokenizer_path!r} has {len(tokenizer)} tokens, more than the {rows_before} "
+            f"embedding rows of the model {cfg.path!r}: it belongs to another model (leave model.tokenizer unset "
+            "to use the model's own)"
+        )
     tags = add_tags(model, tokenizer)
     new_rows = [t for t in tags.all if not had_tags or t >= rows_before]
     if cfg.lora_r:

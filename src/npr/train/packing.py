@@ -69,11 +69,6 @@ class PackedBatch:
     def num_samples(self) -> int:
         return len(self.offsets) - 1
 
-    def sample_index(self) -> torch.Tensor:
-        """Long[N]: the sample each target belongs to."""
-        sizes = torch.tensor([b - a for a, b in zip(self.offsets, self.offsets[1:])])
-        return torch.repeat_interleave(torch.arange(self.num_samples), sizes)
-
     def dense_mask(self, kind: str = "bool", dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """[B, 1, L, L] visibility: bool (sdpa) or additive float (eager), from the topology's one definition."""
         if kind == "bool":

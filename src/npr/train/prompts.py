@@ -57,6 +57,8 @@ def load_prompts(cfg: RLDataConfig, *, need_answers: bool | Sequence[str]) -> li
         options = record.get("grade_options") or {}
         if not isinstance(options, dict):
             raise DataError(f"{where}: 'grade_options' must be a mapping of grader options, got {type(options).__name__}")
+        if "timeout" in options:
+            raise DataError(f"{where}: grade_options may not set 'timeout': the run's reward.grade_timeout bounds every grade")
         if graders:
             if answer is None or (isinstance(answer, str) and not answer.strip()):
                 raise DataError(

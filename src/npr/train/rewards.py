@@ -116,7 +116,7 @@ def reward(
         for name, weight in terms.items():
             parts[name] = value = REWARD_TERMS.get(name)(ctx)
             base += weight * value
-    if overlong_buffer > 0:
+    if overlong_buffer > 0 and not gated:  # the gate's penalty already prices a cut-off, malformed response
         parts["overlong"] = extra = overlong_penalty(ctx.critical_path_tokens, ctx.max_tokens, overlong_buffer, overlong_factor)
         base += extra
     return base, parts

@@ -31,7 +31,7 @@ from npr.train.config.schedule import scheduler_name
 from npr.train.config.sft import SFTConfig
 from npr.train.corpus import load_corpus
 from npr.train.forward import score
-from npr.train.model import check_checkpoint, load_policy, save_policy
+from npr.train.model import check_checkpoint, check_trainable_attention, load_policy, pad_id, save_policy
 from npr.train.packing import LONGEST, PackedBatch, Sample, pack_samples
 from npr.train import run_folder
 from npr.train.run_folder import MetricsLog, is_main_process
@@ -121,8 +121,7 @@ def train_sft(config: SFTConfig, out: str | Path, *, resume: bool = False, comma
     folder (``resume`` rules), then the corpus against the tokenizer and vocabulary.
     """
     out = Path(out)
-    if config.model.attn == "flex" and not torch.cuda.is_available():
-        raise ValueError("model.attn: flex trains only on a GPU (FlexAttention has no backward pass on CPU); use sdpa")
+    check_trainable_attention(config.model)
     resumed = run_folder.check(out, to_dict(config), resume=resume, may_change=RESUMABLE_KEYS)
     model, tokenizer, tags = load_policy(config.model, seed=config.seed)
     vocab = model.get_input_embeddings().weight.shape[0]
@@ -160,8 +159,7 @@ def train_sft(config: SFTConfig, out: str | Path, *, resume: bool = False, comma
         disable_tqdm=not progress, use_cpu=not torch.cuda.is_available(),
         **({"activation_checkpointing": True} if config.model.gradient_checkpointing else {}),
     )  # fmt: skip
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
-    collator = PackedCollator(tags, (config.pack_tokens or LONGEST) if config.pack else None, pad_id)
+    collator = PackedCollator(tags, (config.pack_tokens or LONGEST) if config.pack else None, pad_id(tokenizer))
     ref: list = [None]
     trainer = NPRTrainer(
         model=model, args=args, train_dataset=SampleList(corpus.samples), data_collator=collator,

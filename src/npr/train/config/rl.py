@@ -282,6 +282,10 @@ class RLConfig:
             (self.micro_batch_tokens >= 1, f"micro_batch_tokens={self.micro_batch_tokens} must be >= 1 (1: one trajectory per forward)"),
             (self.save_steps >= 1, f"save_steps={self.save_steps} must be >= 1"),
             (self.save_total_limit is None or self.save_total_limit >= 1, "save_total_limit must be >= 1 or null"),
+            (not (self.model.gradient_checkpointing and self.model.lora_r and self.model.lora_dropout > 0),
+             f"model.lora_dropout={self.model.lora_dropout} with gradient checkpointing: the policy then runs in train "
+             "mode, so dropout would differ between sampling and the loss and the update would be off-policy; set "
+             "lora_dropout: 0"),
             (self.rollout.rollouts_per_step >= self.algorithm.mini_batches,
              f"{self.rollout.rollouts_per_step} rollouts per step (prompts_per_step x group_size) cannot fill "
              f"algorithm.mini_batches={self.algorithm.mini_batches}"),

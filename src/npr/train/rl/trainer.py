@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,9 @@ from npr.train.config.loader import to_dict
 from npr.train.config.rl import RLConfig
 from npr.train.jsonl import DataError
 from npr.train.config.schedule import scheduler_name
-from npr.train.model import base_model, check_checkpoint, is_lora, load_policy, save_policy
-from npr.train.packing import Sample
+from npr.train.model import (
+    base_model, check_checkpoint, check_trainable_attention, is_lora, load_policy, pad_id, save_policy,
+)
 from npr.train.prompts import PromptStream, load_prompts
 from npr.train.rl import checkpoint
 from npr.train.rl.progress import Progress
@@ -65,16 +67,7 @@ def to_items(kept: list, name: str) -> list[TrainItem]:
     rewards = torch.tensor([r.reward for r in kept], dtype=torch.float32)
     groups = torch.tensor([r.group for r in kept], dtype=torch.long)
     adv = advantages(name, rewards, groups)
-    items = []
-    for r, a in zip(kept, adv.tolist()):
-        t = r.traj
-        p = t.prompt_len
-        lp = [float("nan") if x is None else x for x in t.logprobs[p:]]
-        items.append(TrainItem(
-            sample=Sample(t.token_ids, p, t.mode == "parallel"), group=r.group, advantage=a,
-            mask=torch.tensor(t.sampled[p:], dtype=torch.bool), engine_logp=torch.tensor(lp, dtype=torch.float32),
-        ))  # fmt: skip
-    return items
+    return [TrainItem.from_trajectory(r.traj, r.group, a) for r, a in zip(kept, adv.tolist())]
 
 
 class RLTrainer:
@@ -87,8 +80,12 @@ class RLTrainer:
         from transformers import get_scheduler
 
         self.config, self.out, self.log = config, Path(out), log
-        if config.model.attn == "flex" and not torch.cuda.is_available():
-            raise ValueError("model.attn: flex trains only on a GPU (FlexAttention has no backward pass on CPU); use sdpa")
+        check_trainable_attention(config.model)
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise ValueError(
+                "npr train rl runs in one process in this release: every rank would decode the same rollouts and "
+                "write the same checkpoints. Start it without a launcher (one GPU); SFT runs under launchers"
+            )
         graders = [t for t in config.reward.terms if t in GRADING_TERMS]
         items = load_prompts(config.data, need_answers=graders)  # before the model: bad data fails fast
         self.resumed = run_folder.check(self.out, to_dict(config), resume=resume, may_change=RESUMABLE_KEYS)
@@ -129,10 +126,9 @@ class RLTrainer:
             EngineConfig(kv_budget=r.kv_budget, max_batch_tokens=r.max_batch_tokens, max_running=r.max_running),
         )  # fmt: skip
         self.collector = RolloutCollector(self.engine, items, self.prompt_ids, self.stream, config)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else (self.tokenizer.eos_token_id or 0)
         self.update = PolicyUpdate(
             accelerator=self.accelerator, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
-            tags=self.tags, config=config, pad_id=pad, ref_model=self.ref, after_step=self.engine.flush_cache,
+            tags=self.tags, config=config, pad_id=pad_id(self.tokenizer), ref_model=self.ref, after_step=self.engine.flush_cache,
         )  # fmt: skip
         if self.resumed:
             self._resume()

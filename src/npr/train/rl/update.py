@@ -61,6 +61,16 @@ class TrainItem:
     def tokens(self) -> int:
         return len(self.sample.token_ids)
 
+    @classmethod
+    def from_trajectory(cls, traj, group: int, advantage: float) -> TrainItem:
+        """The item for an engine :class:`~npr.engine.Trajectory`: its sampled flags and log-probs, response only."""
+        p = traj.prompt_len
+        logp = [float("nan") if x is None else x for x in traj.logprobs[p:]]
+        return cls(
+            sample=Sample(traj.token_ids, p, traj.mode == "parallel"), group=group, advantage=advantage,
+            mask=torch.tensor(traj.sampled[p:], dtype=torch.bool), engine_logp=torch.tensor(logp, dtype=torch.float32),
+        )  # fmt: skip
+
 
 def micro_batches(items: Sequence[TrainItem], budget: int) -> list[list[TrainItem]]:
     """Consecutive items up to ``budget`` tokens each (an item longer than the budget goes alone)."""
@@ -118,7 +128,11 @@ class PolicyUpdate:
         self.loss_fn = POLICY_LOSSES.get(algo.policy_loss)
         self.kl_fn = KL_PENALTIES.get(algo.kl) if algo.kl != "none" else None
         self.temperature = config.rollout.temperature
-        self.recompute = algo.policy_loss != "reinforce" and (algo.recompute_old_logprobs or self.temperature != 1.0)
+        # The engine's log-probs are pi_old only at T = 1 and in the parameters' own precision: under autocast the
+        # update forward computes another function, so pi_old is scored by that forward instead.
+        self.recompute = algo.policy_loss != "reinforce" and (
+            algo.recompute_old_logprobs or self.temperature != 1.0 or config.mixed_precision != "no"
+        )
 
     def _batch(self, items: Sequence[TrainItem]):
         return pack_samples([i.sample for i in items], self.tags, row_tokens=self.config.pack_tokens or LONGEST,
