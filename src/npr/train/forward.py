@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from npr.tokens import TagIds
+from npr.train.model import base_model
 from npr.train.packing import PackedBatch, Sample, pack_samples
 
 _MASK_KIND = {"sdpa": "bool", "eager": "float", "flex_attention": "block"}
@@ -42,16 +43,9 @@ class Scores:
     entropy: torch.Tensor | None = None
 
 
-def _config(model):
-    inner = model
-    while hasattr(inner, "module") and not hasattr(inner, "config"):  # DDP and similar wrappers
-        inner = inner.module
-    return inner.config
-
-
 def attention_kind(model) -> str:
     """"bool", "float" or "block": the mask form for ``model``'s attention implementation."""
-    impl = getattr(_config(model), "_attn_implementation", None) or "eager"
+    impl = getattr(base_model(model).config, "_attn_implementation", None) or "eager"
     if impl not in _MASK_KIND:
         raise ValueError(
             f"attention implementation {impl!r} cannot take npr's parallel mask; load the model with "
