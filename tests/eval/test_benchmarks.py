@@ -49,12 +49,13 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_registry_names() -> None:
-    assert set(BENCHMARKS) == set(NAMES) | {"zebralogic-gen"}
+    generated = {"zebralogic-gen", "toy-products", "toy-pick"}
+    assert set(BENCHMARKS) == set(NAMES) | generated
     for name, bench in BENCHMARKS.items():
         assert isinstance(bench, Benchmark) and bench.name == name
         assert bench.kind in ("math", "choice", "zebra")
         assert bench.description and bench.source and bench.licence
-    assert {n for n, b in BENCHMARKS.items() if b.bundled} == set(BUNDLED) | {"zebralogic-gen"}
+    assert {n for n, b in BENCHMARKS.items() if b.bundled} == set(BUNDLED) | generated
     assert BENCHMARKS["zebralogic"].kind == BENCHMARKS["zebralogic-gen"].kind == "zebra"
 
 

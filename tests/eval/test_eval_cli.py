@@ -233,3 +233,12 @@ def test_score_refuses_to_overwrite_a_run(full_run, tmp_path):
     res = npr("eval", "--score", str(src), "--benchmark", "gsm8k", "--out", str(full_run))
     assert res.returncode == 2 and "--score did not write" in res.stderr
     assert (full_run / "results.jsonl").read_bytes() == before
+
+
+def test_a_toy_benchmark_runs_end_to_end(tiny_model, tmp_path):
+    out = tmp_path / "toy"
+    res = npr("eval", "--model", tiny_model, "--benchmark", "toy-pick", "--limit", "2", "--k", "1", "--max-tokens", "4",
+              "--mode", "sequential", "--out", str(out), "--json")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    rows = _lines(out / "results.jsonl")
+    assert len(rows) == 2 and all(r["benchmark"] == "toy-pick" for r in rows)
