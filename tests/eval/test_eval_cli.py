@@ -242,3 +242,17 @@ def test_a_toy_benchmark_runs_end_to_end(tiny_model, tmp_path):
     assert res.returncode == 0, res.stderr
     rows = _lines(out / "results.jsonl")
     assert len(rows) == 2 and all(r["benchmark"] == "toy-pick" for r in rows)
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    t = rows[0]["trajectory"]
+    prompt = tok.decode(t["token_ids"][: t["prompt_len"]])
+    assert "mult of" in prompt and "\n\nanswer in parallel blocks<|im_end|>" in prompt  # --prompt npr: toy words
+
+
+def test_toy_benchmarks_ask_with_the_toy_instructions():
+    from npr.eval.benchmarks import instructions_for
+    from npr.eval.toy import INSTRUCTIONS
+
+    assert instructions_for("toy-pick") == instructions_for("TOY-products") == INSTRUCTIONS
+    assert instructions_for("gsm8k") is None and instructions_for("some/file.jsonl") is None

@@ -17,7 +17,7 @@ import hashlib
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,6 +41,7 @@ class Task:
     name: str
     kind: str
     items: list[Item]
+    instructions: Mapping[str, str] | None = None  # by prompt mode, when the benchmark asks in its own words
 
 
 def sample_seed(seed: int, benchmark: str, item_id: str, sample: int) -> int:
@@ -51,7 +52,7 @@ def sample_seed(seed: int, benchmark: str, item_id: str, sample: int) -> int:
 
 def resolve_tasks(config: EvalConfig) -> list[Task]:
     """Load every benchmark of ``config`` (before any model is loaded, so a typo fails fast)."""
-    from npr.eval.benchmarks import resolve
+    from npr.eval.benchmarks import instructions_for, resolve
 
     tasks = []
     for spec in config.benchmarks:
@@ -61,7 +62,7 @@ def resolve_tasks(config: EvalConfig) -> list[Task]:
         )  # fmt: skip
         if not items:
             raise ValueError(f"benchmark {spec!r} has no problems")
-        tasks.append(Task(name, kind, items))
+        tasks.append(Task(name, kind, items, instructions_for(spec)))
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise ValueError(f"two benchmarks resolve to the same name: {names}")
@@ -143,7 +144,9 @@ class Evaluator:
                 while pending and len(inflight) < cfg.batch:
                     item, s = pending.popleft()
                     if item.id not in prompts:
-                        prompts[item.id] = encode_prompt(engine.tokenizer, item.question, mode=cfg.prompt)
+                        instruction = (task.instructions or {}).get(cfg.prompt)  # None: the standard one
+                        prompts[item.id] = encode_prompt(engine.tokenizer, item.question, mode=cfg.prompt,
+                                                         instruction=instruction)  # fmt: skip
                     seed = sample_seed(cfg.seed, task.name, item.id, s)
                     inflight[engine.submit(prompts[item.id], cfg.sampling(seed), cfg.mode)] = (item, s, seed)
                 events = engine.step()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import string
 
+from npr.eval.toy import INSTRUCTIONS
 from npr.tokens import add_tags
 
 #: Every character a toy prompt or solution may use (lower-case letters, digits, arithmetic, LaTeX's \boxed{}).
@@ -22,8 +23,8 @@ CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-TOY_INSTRUCTION = "answer in parallel blocks"
-TOY_SEQUENTIAL_INSTRUCTION = "answer step by step"
+TOY_INSTRUCTION = INSTRUCTIONS["npr"]
+TOY_SEQUENTIAL_INSTRUCTION = INSTRUCTIONS["plain"]
 
 
 def toy_tokenizer():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from npr.eval.item import Item
 from npr.eval.toy.pick import Pick
 from npr.eval.toy.products import Products
-from npr.eval.toy.task import PARTS, ToyProblem, ToyTask, split_of
+from npr.eval.toy.task import INSTRUCTIONS, PARTS, ToyProblem, ToyTask, split_of
 
 TASKS: dict[str, ToyTask] = {task.name: task for task in (Products(), Pick())}
 TEST_SEED = 0  # the test split of every family is drawn with this seed
@@ -29,4 +29,4 @@ def heldout_items(name: str, n: int = TEST_SIZE) -> list[Item]:
     return [p.item() for p in get_task(name).problems("test", n, seed=TEST_SEED)]
 
 
-__all__ = ["PARTS", "TASKS", "TEST_SEED", "TEST_SIZE", "ToyProblem", "ToyTask", "get_task", "split_of", "heldout_items"]
+__all__ = ["INSTRUCTIONS", "PARTS", "TASKS", "TEST_SEED", "TEST_SIZE", "ToyProblem", "ToyTask", "get_task", "split_of", "heldout_items"]

@@ -27,6 +27,10 @@ from npr.rewards import grade
 from npr.schema import Block, Plan, Response, Step, render
 
 Split = Literal["train", "test"]
+
+#: The toy world's instructions, by prompt mode: short, since every character is a token of its tokenizer (the
+#: full NPR instruction would cost thousands). ``npr eval`` uses them for the ``toy-*`` benchmarks.
+INSTRUCTIONS = {"npr": "answer in parallel blocks", "plain": "answer step by step"}
 PARTS = (2, 3, 4)  # the natural branch counts
 TEST_SHARE = 10  # one question in TEST_SHARE is a test question
 
