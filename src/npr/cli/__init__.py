@@ -15,6 +15,7 @@ from npr.cli.bench import add_bench
 from npr.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from npr.cli.evaluate import add_eval
 from npr.cli.tools import add_demo_and_solve, add_format
+from npr.cli.toy import add_toy
 from npr.cli.train import add_train
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "build_parser", "main"]
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval(commands)
     add_train(commands)
     add_bench(commands)
+    add_toy(commands)
     add_format(commands)
     return parser
 
