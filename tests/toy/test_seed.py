@@ -50,7 +50,7 @@ def test_quick_build_then_cache(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("NPR_CACHE", str(tmp_path / "cache"))
     assert main(["toy", "seed", "--quick", "--json", "--out", str(tmp_path / "seed")]) == 0
     first = json.loads(capsys.readouterr().out)
-    assert first["cached"] is False and first["trained_tokens"] > 0
+    assert first["cached"] is False and first["trained_tokens"] > 0 and 4e5 < first["parameters"] < 1e6
     for name in ("products", "pick"):
         assert 0 <= first[name]["format_valid"] <= 1 and 0 <= first[name]["accuracy"] <= 1
     tok = load_tokenizer(tmp_path / "seed")

@@ -149,7 +149,7 @@ def build_seed(config: SeedConfig = SeedConfig(), *, cache: str | Path | None = 
         train_seconds = time.perf_counter() - t0
         figures = measure(work / "run" / "model", config)
         result = {
-            "config": asdict(config), "model": MODEL, "parameters": summary.get("parameters"),
+            "config": asdict(config), "model": MODEL,
             "train_seconds": round(train_seconds, 1), "final_loss": summary["final_loss"],
             "trained_tokens": summary["trained_tokens"], **figures,
             "build_seconds": round(time.perf_counter() - t0, 1),
@@ -167,7 +167,7 @@ def measure(model_dir: str | Path, config: SeedConfig, n: int = 100) -> dict[str
 
     engine = Engine.from_pretrained(str(model_dir), EngineConfig(kv_budget=1 << 16))
     tok = load_tokenizer(model_dir)
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"parameters": sum(p.numel() for p in engine.model.parameters())}
     for name in config.families:
         task = get_task(name)
         problems = task.problems("test", n, seed=0)
