@@ -35,10 +35,13 @@ PARTS = (2, 3, 4)  # the natural branch counts
 TEST_SHARE = 10  # one question in TEST_SHARE is a test question
 
 
+def _digest(question: str) -> bytes:
+    return hashlib.sha256(question.encode("utf-8")).digest()
+
+
 def split_of(question: str) -> Split:
     """The split a question belongs to, from its SHA-256: the same in every process and for every seed."""
-    digest = hashlib.sha256(question.encode("utf-8")).digest()
-    return "test" if int.from_bytes(digest[:4], "big") % TEST_SHARE == 0 else "train"
+    return "test" if int.from_bytes(_digest(question)[:4], "big") % TEST_SHARE == 0 else "train"
 
 
 def rng_for(*keys: object) -> random.Random:
@@ -58,7 +61,7 @@ class ToyProblem:
 
     @property
     def id(self) -> str:
-        return f"{self.family}-{hashlib.sha256(self.question.encode('utf-8')).hexdigest()[:12]}"
+        return f"{self.family}-{_digest(self.question).hex()[:12]}"
 
     def item(self) -> Item:
         """The problem as an evaluation :class:`~npr.eval.item.Item` (graded as math)."""
