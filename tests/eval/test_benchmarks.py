@@ -49,7 +49,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_registry_names() -> None:
-    generated = {"zebralogic-gen", "toy-products", "toy-pick"}
+    generated = {"zebralogic-gen", "toy-products", "toy-pick", "toy-largest"}
     assert set(BENCHMARKS) == set(NAMES) | generated
     for name, bench in BENCHMARKS.items():
         assert isinstance(bench, Benchmark) and bench.name == name

@@ -247,7 +247,7 @@ def test_a_toy_benchmark_runs_end_to_end(tiny_model, tmp_path):
     tok = AutoTokenizer.from_pretrained(tiny_model)
     t = rows[0]["trajectory"]
     prompt = tok.decode(t["token_ids"][: t["prompt_len"]])
-    assert "mult of" in prompt and "\n\nanswer in parallel blocks<|im_end|>" in prompt  # --prompt npr: toy words
+    assert " ends in 0, x in " in prompt and "\n\nanswer in parallel blocks<|im_end|>" in prompt  # --prompt npr: toy words
 
 
 def test_toy_benchmarks_ask_with_the_toy_instructions():

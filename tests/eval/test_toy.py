@@ -40,8 +40,10 @@ def test_each_problem_has_one_answer_and_both_solutions_grade_right(name):
         assert task.correct(task.sequential(p), p) and task.correct(task.parallel(p), p)
         assert not grade(task.sequential(p), str(int(p.answer) + 1)).correct  # the grader is exact
         if name == "pick":
-            k = p.parts[0][0]
-            assert [x for _, x in p.parts if x % k == 0] == [int(p.answer)]  # exactly one candidate qualifies
+            assert [x for a, b, x in p.parts if (a * x + b) % 10 == 0] == [int(p.answer)]  # exactly one qualifies
+        elif name == "largest":
+            values = sorted(a * b + c for a, b, c in p.parts)
+            assert values[-1] == int(p.answer) > values[-2]  # exactly one is the largest
         else:
             assert int(p.answer) == sum(a * b for a, b in p.parts)
 
@@ -74,11 +76,21 @@ def test_the_parts_knob_sets_the_branch_count(name):
 @pytest.mark.parametrize("name", FAMILIES)
 def test_test_split_is_disjoint_from_training_draws(name):
     task = get_task(name)
-    test = {p.question for p in task.problems("test", 200, seed=TEST_SEED)}
-    assert len(test) == 200 and all(split_of(q) == "test" for q in test)
+    test = task.problems("test", 200, seed=TEST_SEED)
+    keys = {task.split_key(p) for p in test}
+    assert len({p.question for p in test}) == 200 and all(split_of(k) == "test" for k in keys)
     for seed in range(3):
-        train = {p.question for p in task.problems("train", 500, seed=seed)}
-        assert not train & test
+        train = task.problems("train", 500, seed=seed)
+        assert not {task.split_key(p) for p in train} & keys
+        assert not {p.question for p in train} & {p.question for p in test}
+
+
+def test_pick_splits_by_expression_so_no_test_expression_is_trained_on():
+    task = get_task("pick")
+    test = {task.split_key(p) for p in task.problems("test", 200, seed=TEST_SEED)}
+    assert all(k.count("*x+") == 1 and " " not in k for k in test)  # the expression alone
+    train = {task.split_key(p) for p in task.problems("train", 3000, seed=0)}
+    assert not train & test
 
 
 @pytest.mark.parametrize("name", FAMILIES)
@@ -89,5 +101,5 @@ def test_toy_benchmarks_are_registered(name):
 
 
 def test_an_unknown_family_is_named():
-    with pytest.raises(ValueError, match="unknown toy task 'sum'; known: products, pick"):
+    with pytest.raises(ValueError, match="unknown toy task 'sum'; known: products, pick, largest"):
         get_task("sum")

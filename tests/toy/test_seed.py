@@ -38,6 +38,15 @@ def test_each_flaw_is_what_it_says():
     assert codes == {("missing_takeaway",), ("step_count",), ()}
 
 
+def test_the_cache_key_follows_the_settings_and_the_world(monkeypatch):
+    from npr.eval.toy.largest import Largest
+
+    base = SeedConfig().key()
+    assert SeedConfig().key() == base and SeedConfig(seed=1).key() != base
+    monkeypatch.setattr(Largest, "reduce", lambda self, p: [f"the largest is {p.answer}"])
+    assert SeedConfig().key() != base  # a seed trained on the old wording is not reused
+
+
 def test_a_bad_seed_config_is_refused():
     with pytest.raises(ValueError, match="format_share=1.5 must be in"):
         SeedConfig(format_share=1.5)
@@ -51,7 +60,7 @@ def test_quick_build_then_cache(tmp_path, capsys, monkeypatch):
     assert main(["toy", "seed", "--quick", "--json", "--out", str(tmp_path / "seed")]) == 0
     first = json.loads(capsys.readouterr().out)
     assert first["cached"] is False and first["trained_tokens"] > 0 and 4e5 < first["parameters"] < 1e6
-    for name in ("products", "pick"):
+    for name in ("products", "pick", "largest"):
         assert 0 <= first[name]["format_valid"] <= 1 and 0 <= first[name]["accuracy"] <= 1
     tok = load_tokenizer(tmp_path / "seed")
     TagIds.from_tokenizer(tok)

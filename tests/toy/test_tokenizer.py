@@ -39,7 +39,9 @@ def test_tags_and_chat_tokens_are_single_ids(tok):
     for text in ("<|im_start|>", "<|im_end|>", "<|endoftext|>"):
         assert len(tok.encode(text, add_special_tokens=False)) == 1
     assert tok.eos_token == "<|im_end|>" and tok.pad_token == "<|endoftext|>"
-    assert len(tok) == 66
+    for text in ("user", "assistant", "\\boxed{"):
+        assert len(tok.encode(text, add_special_tokens=False)) == 1
+    assert len(tok) == 69
 
 
 def test_it_saves_and_loads_as_a_folder(tok, tmp_path):

@@ -8,8 +8,9 @@ built to be that: a tiny Qwen3 (:data:`MODEL`) pretrained causally with the SFT 
   (:func:`imperfect`: a step missing, the takeaway missing, or a step that uses a sibling's result).
 
 :func:`build_seed` writes the model and its tokenizer (:func:`npr.toy.tokenizer.toy_tokenizer`) into the cache
-(``$NPR_CACHE/toy/seed-<key>``, the key a hash of :class:`SeedConfig`), or returns the folder when it is already
-there, and measures the seed's format validity and accuracy on held-out problems.
+(``$NPR_CACHE/toy/seed-<key>``, the key a hash of :class:`SeedConfig`, the architecture and the world), or
+returns the folder when it is already there, and measures the seed's format validity and accuracy on held-out
+problems.
 """
 
 from __future__ import annotations
@@ -55,13 +56,13 @@ class SeedConfig:
     """
 
     seed: int = 0
-    problems: int = 34_000
+    problems: int = 38_000
     parallel_share: float = 0.5
     format_share: float = 0.5
     imperfect_share: float = 0.3
     epochs: float = 1.0
-    batch_size: int = 64
-    lr: float = 4e-3
+    batch_size: int = 32
+    lr: float = 3e-3
     families: tuple[str, ...] = field(default_factory=lambda: tuple(TASKS))
 
     def __post_init__(self) -> None:
@@ -74,8 +75,23 @@ class SeedConfig:
             get_task(name)
 
     def key(self) -> str:
-        blob = json.dumps({**asdict(self), "model": MODEL}, sort_keys=True)
+        """The cache key: these settings, the architecture, and the world they train on (:func:`world_digest`)."""
+        blob = json.dumps({**asdict(self), "model": MODEL, "world": world_digest(self.families)}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def world_digest(families: tuple[str, ...]) -> str:
+    """A hash of what the toy world looks like: the tokenizer's vocabulary and, per family, both written solutions
+    of a few problems of each split. A change to a family or to the tokenizer changes it, so a cached seed
+    trained on an older world is never reused."""
+    tokenizer = toy_tokenizer()
+    h = hashlib.sha256(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
+    for name in families:
+        task = get_task(name)
+        for split in ("train", "test"):
+            for problem in task.problems(split, 3, seed=0):
+                h.update(f"{problem.question}\x1f{task.sequential(problem)}\x1f{task.parallel(problem)}".encode())
+    return h.hexdigest()[:16]
 
 
 def imperfect(task: ToyTask, problem: ToyProblem, rng: random.Random) -> str:

@@ -7,11 +7,12 @@ split (:func:`heldout_items`). The interface and the split rule are in :mod:`npr
 from __future__ import annotations
 
 from npr.eval.item import Item
+from npr.eval.toy.largest import Largest
 from npr.eval.toy.pick import Pick
 from npr.eval.toy.products import Products
 from npr.eval.toy.task import INSTRUCTIONS, PARTS, ToyProblem, ToyTask, split_of
 
-TASKS: dict[str, ToyTask] = {task.name: task for task in (Products(), Pick())}
+TASKS: dict[str, ToyTask] = {task.name: task for task in (Products(), Pick(), Largest())}
 TEST_SEED = 0  # the test split of every family is drawn with this seed
 TEST_SIZE = 200
 

@@ -1,6 +1,6 @@
-"""``products``: a sum of independent products, ``3*14+7*5+2*9``.
+"""``products``: a sum of independent products, ``3*12+7*5+2*9``.
 
-Each branch computes one product; the takeaway adds them as a running sum (``42+35=77``, ``77+18=95``), one
+Each branch computes one product; the takeaway adds them as a running sum (``36+35=71``, ``71+18=89``), one
 addition of two numbers a line, which a tiny model learns far more easily than a many-term sum.
 """
 
@@ -15,7 +15,7 @@ class Products(ToyTask):
     name = "products"
 
     def draw(self, rng: random.Random, parts: int) -> ToyProblem:
-        pairs = tuple((rng.randint(2, 9), rng.randint(2, 19)) for _ in range(parts))
+        pairs = tuple((rng.randint(2, 9), rng.randint(2, 12)) for _ in range(parts))  # the times tables to 12
         question = "+".join(f"{a}*{b}" for a, b in pairs)
         return ToyProblem(self.name, question, str(sum(a * b for a, b in pairs)), pairs)
 

@@ -9,9 +9,10 @@ A toy problem decomposes into 2-4 independent parts. A task writes two solutions
 
 Both end with ``\\boxed{answer}`` and are graded exactly by :func:`npr.rewards.grade` (the answer is an integer).
 
-**Splits.** A problem's split follows from a hash of its question (:func:`split_of`): one problem in ten is a test
-problem. The test split can therefore never share a question with any training set drawn with any seed - disjoint
-by construction - and the generator is byte-stable across processes (its seeds are hashes, not ``hash()``).
+**Splits.** A problem's split follows from a hash of its :meth:`ToyTask.split_key` (:func:`split_of`), which is its
+question unless a family says otherwise (``pick`` splits by its expression): one key in ten is a test key. The
+test split can therefore never share a key with any training set drawn with any seed - disjoint by construction -
+and the generator is byte-stable across processes (its seeds are hashes, not ``hash()``).
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ def _digest(question: str) -> bytes:
     return hashlib.sha256(question.encode("utf-8")).digest()
 
 
-def split_of(question: str) -> Split:
-    """The split a question belongs to, from its SHA-256: the same in every process and for every seed."""
-    return "test" if int.from_bytes(_digest(question)[:4], "big") % TEST_SHARE == 0 else "train"
+def split_of(key: str) -> Split:
+    """The split a problem's key belongs to, from its SHA-256: the same in every process and for every seed."""
+    return "test" if int.from_bytes(_digest(key)[:4], "big") % TEST_SHARE == 0 else "train"
 
 
 def rng_for(*keys: object) -> random.Random:
@@ -89,6 +90,11 @@ class ToyTask(ABC):
     def reduce(self, problem: ToyProblem) -> list[str]:
         """The lines that merge the parts' results into the answer."""
 
+    def split_key(self, problem: ToyProblem) -> str:
+        """The text whose hash decides the split (:func:`split_of`): the question, unless a family needs test
+        problems to differ from every training problem in more than the question's wording."""
+        return problem.question
+
     # ---- what every family shares --------------------------------------------------------------------------
 
     def sequential(self, problem: ToyProblem) -> str:
@@ -126,7 +132,7 @@ class ToyTask(ABC):
             if tries > 1000 * (n + 10):
                 raise ValueError(f"{self.name}: could not draw {n} distinct {split} problems (only {len(out)} exist)")
             problem = self.draw(rng, parts[len(out) % len(parts)])
-            if problem.question in seen or split_of(problem.question) != split:
+            if problem.question in seen or split_of(self.split_key(problem)) != split:
                 continue
             seen.add(problem.question)
             out.append(problem)
