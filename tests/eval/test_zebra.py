@@ -23,10 +23,10 @@ from npr.eval.zebra import (
     generate_puzzle,
     puzzle_items,
 )
-from npr.eval.zebra_clues import Assignment, Clue, ClueKind, ClueSet, Ref
-from npr.eval.zebra_generator import DifficultyProfile
-from npr.eval.zebra_solver import solve
-from npr.eval.zebra_text import render_clue
+from npr.eval.zebra.clues import Assignment, Clue, ClueKind, ClueSet, Ref
+from npr.eval.zebra.generator import DifficultyProfile
+from npr.eval.zebra.solver import solve
+from npr.eval.zebra.text import render_clue
 
 # Every size from 2x2 to 6x6 at every difficulty (75 configs), two seeds each: 150 puzzles.
 ALL_CONFIGS = [

@@ -31,8 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from npr.eval.zebra_clues import Assignment, Clue, ClueKind, ClueSet, Ref
-from npr.eval.zebra_solver import solve
+from npr.eval.zebra.clues import Assignment, Clue, ClueKind, ClueSet, Ref
+from npr.eval.zebra.solver import solve
 
 REMOVAL_ORDERS = ("relational_first", "random", "direct_first")
 

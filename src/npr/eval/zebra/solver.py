@@ -27,7 +27,7 @@ import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 
-from npr.eval.zebra_clues import Assignment, ClueKind, ClueSet
+from npr.eval.zebra.clues import Assignment, ClueKind, ClueSet
 
 # A clue between two attributes, ready for propagation: (attr A, value A, attr B, value B, houses of B allowed per
 # set of A's houses, houses of A allowed per set of B's houses); the tables are indexed by a house mask.

@@ -1,8 +1,8 @@
 """The English side of ZebraLogic-style puzzles: clue sentences and the full question prompt.
 
-Clues are rendered from their structured form (:class:`npr.eval.zebra_clues.Clue`) with one fixed template per
+Clues are rendered from their structured form (:class:`npr.eval.zebra.clues.Clue`) with one fixed template per
 kind, houses as ordinals ("the third house"), and people named by their attribute's phrase
-(:mod:`npr.eval.zebra_pools`). The question lists the houses, every attribute with all of its values, the numbered
+(:mod:`npr.eval.zebra.pools`). The question lists the houses, every attribute with all of its values, the numbered
 clues, and the instruction to end with the solution as JSON in the shape graders of ZebraLogic expect.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from npr.eval.zebra_clues import Clue, ClueKind, Ref
-from npr.eval.zebra_pools import POOL_BY_NAME
+from npr.eval.zebra.clues import Clue, ClueKind, Ref
+from npr.eval.zebra.pools import POOL_BY_NAME
 
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 

@@ -5,7 +5,7 @@ houses. A :class:`Ref` names one value of one attribute by index (``Ref(attr, va
 that value"; an :class:`Assignment` gives, for every attribute and value, the house (0-based) it is in.
 
 Every clue is a :class:`Clue`: a :class:`ClueKind` and one or two refs, plus a house for the positional kinds. The
-solver (:mod:`npr.eval.zebra_solver`) reads only these, never the English text, so the text can be checked against
+solver (:mod:`npr.eval.zebra.solver`) reads only these, never the English text, so the text can be checked against
 them independently. Houses are 0-based here and rendered 1-based ("first") in the text.
 """
 

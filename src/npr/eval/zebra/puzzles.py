@@ -3,8 +3,8 @@
 A puzzle has ``N`` houses in a row (1..N, left to right) and ``M`` attributes (``Name`` first, then e.g. Color,
 Pet, Drink); each attribute's ``N`` values are a permutation across the houses. :func:`generate_puzzle` draws the
 attributes, values and a hidden solution, then chooses clues that are true in it until the solver
-(:mod:`npr.eval.zebra_solver`, which reads the structured clues, never the text) finds exactly one solution, and
-prunes them according to the difficulty (:mod:`npr.eval.zebra_generator` documents exactly what the knob does).
+(:mod:`npr.eval.zebra.solver`, which reads the structured clues, never the text) finds exactly one solution, and
+prunes them according to the difficulty (:mod:`npr.eval.zebra.generator` documents exactly what the knob does).
 
 :func:`puzzle_items` turns a seeded set of puzzles into :class:`npr.eval.item.Item` s whose answer is the grid in the
 official ZebraLogic shape, ``{"header": ["House", attr, ...], "rows": [["1", value, ...], ...]}`` (all strings).
@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from npr.eval.item import Item
-from npr.eval.zebra_clues import Assignment, Clue, ClueSet
-from npr.eval.zebra_generator import PROFILES, build_clues
-from npr.eval.zebra_pools import MAX_ATTRIBUTES, MAX_HOUSES, NAME_POOL, POOLS
-from npr.eval.zebra_solver import solve
-from npr.eval.zebra_text import question_text, render_clue
+from npr.eval.zebra.clues import Assignment, Clue, ClueSet
+from npr.eval.zebra.generator import PROFILES, build_clues
+from npr.eval.zebra.pools import MAX_ATTRIBUTES, MAX_HOUSES, NAME_POOL, POOLS
+from npr.eval.zebra.solver import solve
+from npr.eval.zebra.text import question_text, render_clue
 
 DIFFICULTIES = ("easy", "medium", "hard")
 MIN_SIZE = 2
@@ -53,7 +53,7 @@ class ZebraConfig:
     Attributes:
         houses: the number of houses ``N``, 2..6.
         attributes: the number of attributes ``M``, 2..6 (``Name`` plus ``M - 1`` others).
-        difficulty: ``"easy"``, ``"medium"`` or ``"hard"`` (see :mod:`npr.eval.zebra_generator`).
+        difficulty: ``"easy"``, ``"medium"`` or ``"hard"`` (see :mod:`npr.eval.zebra.generator`).
     """
 
     houses: int = 4
