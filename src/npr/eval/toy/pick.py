@@ -39,7 +39,8 @@ class Pick(ToyTask):
         return ToyProblem(self.name, question, str(x), tuple((a, b, v) for v in candidates))
 
     def split_key(self, problem: ToyProblem) -> str:
-        return problem.question.split(" ends")[0]  # the expression: which x qualify follows from it alone
+        a, b, _ = problem.parts[0]
+        return f"{a}*x+{b}"  # the expression: which x qualify follows from it alone
 
     def plan(self, problem: ToyProblem, i: int) -> str:
         return f"try x={problem.parts[i][2]}"
