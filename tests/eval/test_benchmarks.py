@@ -49,7 +49,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_registry_names() -> None:
-    generated = {"zebralogic-gen", "toy-products", "toy-pick", "toy-largest"}
+    generated = {"zebralogic-gen", "toy-products", "toy-pick", "toy-largest", "toy-products-4", "toy-pick-4",
+                 "toy-largest-4"}
     assert set(BENCHMARKS) == set(NAMES) | generated
     for name, bench in BENCHMARKS.items():
         assert isinstance(bench, Benchmark) and bench.name == name

@@ -59,7 +59,7 @@ def test_damage_in_the_middle_is_refused_and_nothing_is_lost(tmp_path):
 def test_foreign_records_are_refused(tmp_path):
     path = tmp_path / "results.jsonl"
     path.write_text(json.dumps({"benchmark": "b", "item_id": "1", "sample": 0}) + "\n")
-    with pytest.raises(ResultsError, match="needs grade, format and stats"):
+    with pytest.raises(ResultsError, match="needs the fields format, grade, stats"):
         ResultsFile(path).load()
 
 

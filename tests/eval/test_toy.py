@@ -103,3 +103,13 @@ def test_toy_benchmarks_are_registered(name):
 def test_an_unknown_family_is_named():
     with pytest.raises(ValueError, match="unknown toy task 'sum'; known: products, pick, largest"):
         get_task("sum")
+
+
+def test_the_four_part_benchmarks_hold_only_four_part_test_problems():
+    from npr.eval.benchmarks import load_benchmark
+    from npr.eval.toy import split_of
+
+    for family in ("products", "pick", "largest"):
+        items = load_benchmark(f"toy-{family}-4", limit=20)
+        assert len(items) == 20 and all(i.meta["parts"] == 4 for i in items)
+        assert {i.id for i in items} <= {i.id for i in load_benchmark(f"toy-{family}-4")}

@@ -14,7 +14,8 @@ from npr import __version__
 from npr.cli.bench import add_bench
 from npr.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from npr.cli.evaluate import add_eval
-from npr.cli.tools import add_demo_and_solve, add_format
+from npr.cli.recipe import add_recipe
+from npr.cli.tools import add_format, add_tour_and_solve
 from npr.cli.toy import add_toy
 from npr.cli.train import add_train
 
@@ -30,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"npr {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    add_demo_and_solve(commands)
+    add_recipe(commands)
+    add_tour_and_solve(commands)
     add_eval(commands)
     add_train(commands)
     add_bench(commands)

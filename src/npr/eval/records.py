@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +60,17 @@ def record_key(record: Mapping[str, Any]) -> tuple[str, str, int]:
 
 
 class ResultsFile:
-    """``results.jsonl``: append records, read them back, survive a kill."""
+    """``results.jsonl``: append records, read them back, survive a kill.
 
-    def __init__(self, path: str | Path):
+    ``key`` says what makes a record unique and ``required`` which fields every record has; the defaults are those
+    of ``npr eval``'s records (other logs, such as ``npr distill``'s samples, pass their own).
+    """
+
+    def __init__(self, path: str | Path, *, key: Callable[[Mapping[str, Any]], tuple] = record_key,
+                 required: Iterable[str] = ("grade", "format", "stats")):  # fmt: skip
         self.path = Path(path)
+        self.key = key
+        self.required = frozenset(required)
 
     def load(self, *, repair: bool = True) -> list[dict[str, Any]]:
         """Every record in the file (none if it does not exist), first occurrence of each key kept.
@@ -78,12 +85,12 @@ class ResultsFile:
         lines = raw.split(b"\n")
         torn = lines[-1]  # b"" when the file ends with a newline
         records: list[dict[str, Any]] = []
-        seen: set[tuple[str, str, int]] = set()
+        seen: set[tuple] = set()
         for number, line in enumerate(lines[:-1], start=1):
             if not line.strip():
                 continue
             records_line = self._parse(line, number)
-            key = record_key(records_line)
+            key = self.key(records_line)
             if key not in seen:
                 seen.add(key)
                 records.append(records_line)
@@ -96,7 +103,7 @@ class ResultsFile:
                 with open(self.path, "r+b") as f:
                     f.truncate(len(raw) - len(torn))
             else:
-                if record_key(rec) not in seen:
+                if self.key(rec) not in seen:
                     records.append(rec)
                 with open(self.path, "ab") as f:  # complete the last line so appends start on a fresh one
                     f.write(b"\n")
@@ -105,14 +112,14 @@ class ResultsFile:
     def _parse(self, line: bytes, number: int) -> dict[str, Any]:
         try:
             rec = json.loads(line)
-            record_key(rec)
+            self.key(rec)
         except (ValueError, KeyError, TypeError) as exc:
             raise ResultsError(
                 f"{self.path}:{number}: not a results record ({exc}); the file was written by something else or "
                 "damaged - move it away or pick another --out"
             ) from None
-        if not isinstance(rec, dict) or not {"grade", "format", "stats"} <= rec.keys():
-            raise ResultsError(f"{self.path}:{number}: a results record needs grade, format and stats fields")
+        if not isinstance(rec, dict) or not self.required <= rec.keys():
+            raise ResultsError(f"{self.path}:{number}: a record needs the fields {', '.join(sorted(self.required))}")
         return rec
 
     def append(self, records: Iterable[Mapping[str, Any]]) -> None:

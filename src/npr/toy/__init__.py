@@ -1,4 +1,4 @@
-"""CPU-sized pieces for trying npr end to end: toy tasks, a real small model (SmolLM2-135M-Instruct) and the demo.
+"""CPU-sized pieces for trying npr end to end: toy tasks, the toy seed model, a real small model (SmolLM2-135M-Instruct) and the tour.
 
 The toy task families live in :mod:`npr.eval.toy`, on the evaluation floor, so that ``npr eval`` can register their
 test splits; they are re-exported here, where the seed builder draws its training corpus from them.

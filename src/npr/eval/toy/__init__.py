@@ -25,9 +25,10 @@ def get_task(name: str) -> ToyTask:
         raise ValueError(f"unknown toy task {name!r}; known: {', '.join(TASKS)}") from None
 
 
-def heldout_items(name: str, n: int = TEST_SIZE) -> list[Item]:
-    """The held-out test problems of family ``name`` (seed :data:`TEST_SEED`) as evaluation items."""
-    return [p.item() for p in get_task(name).problems("test", n, seed=TEST_SEED)]
+def heldout_items(name: str, n: int = TEST_SIZE, parts: tuple[int, ...] | None = None) -> list[Item]:
+    """The held-out test problems of family ``name`` (seed :data:`TEST_SEED`) as evaluation items; ``parts``
+    limits them to those part counts."""
+    return [p.item() for p in get_task(name).problems("test", n, seed=TEST_SEED, parts=parts or PARTS)]
 
 
 __all__ = ["INSTRUCTIONS", "PARTS", "TASKS", "TEST_SEED", "TEST_SIZE", "ToyProblem", "ToyTask", "get_task", "split_of", "heldout_items"]

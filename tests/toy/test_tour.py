@@ -1,19 +1,19 @@
-"""The demo on a tiny random Qwen3 with the real Qwen3 tokenizer (the SmolLM2 run is `make demo`)."""
+"""The tour on a tiny random Qwen3 with the real Qwen3 tokenizer (the SmolLM2 run is `npr tour`)."""
 
 from __future__ import annotations
 
 import json
 
-from npr.toy.demo import run_demo
+from npr.toy.tour import run_tour
 
 
-def test_demo_runs_and_branches_match_isolated_runs(tmp_path, fresh_qwen3_tokenizer, tiny_qwen3):
+def test_tour_runs_and_branches_match_isolated_runs(tmp_path, fresh_qwen3_tokenizer, tiny_qwen3):
     folder = tmp_path / "tiny"
     model = tiny_qwen3(tokenizer=fresh_qwen3_tokenizer, attn_implementation="sdpa")
     model.save_pretrained(folder)
     fresh_qwen3_tokenizer.save_pretrained(folder)
 
-    summary = run_demo(model=str(folder), out=str(tmp_path / "out"), quiet=True)
+    summary = run_tour(model=str(folder), out=str(tmp_path / "out"), quiet=True)
 
     assert summary["format"]["valid"] is True and summary["format"]["format_reward"] == 0.0
     assert summary["format"]["broken_violations"] == ["step_count"]
@@ -24,5 +24,5 @@ def test_demo_runs_and_branches_match_isolated_runs(tmp_path, fresh_qwen3_tokeni
     assert tokens["critical_path"] < tokens["response"], "two parallel steps shorten the critical path"
     kinds = [s["kind"] for s in summary["segments"]]
     assert kinds.count("step") == 3 and kinds.count("guideline") == 2
-    saved = json.loads((tmp_path / "out" / "demo.json").read_text())
+    saved = json.loads((tmp_path / "out" / "tour.json").read_text())
     assert saved["tokens"] == tokens

@@ -1,4 +1,4 @@
-"""``npr demo``: a CPU tour of the foundation on a real small model.
+"""``npr tour``: a CPU tour of the foundation on a real small model.
 
 1. SmolLM2-135M-Instruct gets the eight NPR tags as single special tokens.
 2. A hand-written NPR answer is checked by the format validator, next to a broken variant and its penalty.
@@ -51,7 +51,7 @@ def _say(quiet: bool, *lines: str) -> None:
         print(*lines, sep="\n")
 
 
-def run_demo(model: str | None = None, out: str | None = None, quiet: bool = False) -> dict:
+def run_tour(model: str | None = None, out: str | None = None, quiet: bool = False) -> dict:
     """Run the tour, print it unless ``quiet``, and return (and with ``out``, save) every figure as a dict."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -134,6 +134,6 @@ def run_demo(model: str | None = None, out: str | None = None, quiet: bool = Fal
          "", f"done in {summary['seconds']:.1f}s")  # fmt: skip
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / "demo.json").write_text(json.dumps(summary, indent=2))
-        _say(quiet, f"wrote {Path(out) / 'demo.json'}")
+        (Path(out) / "tour.json").write_text(json.dumps(summary, indent=2))
+        _say(quiet, f"wrote {Path(out) / 'tour.json'}")
     return summary
