@@ -35,6 +35,7 @@ def toy_config(tmp_path, **changes):
 
 
 def test_the_shipped_configs_load():
+    assert load_pipeline(CONFIGS / "qwen3-4b-8gpu.yaml").order == ["zero", "distill", "sft", "rl", "sr"]
     config = load_pipeline(CONFIGS / "toy-cpu.yaml")
     assert config.order == ["zero", "distill", "sft", "rl"]
     assert config.stage_config("zero", model="m", data="d").algorithm.name == "dapo"
@@ -57,6 +58,12 @@ def test_the_shipped_configs_load():
         ({"prompts__sources": [{"spec": "missing.jsonl"}]}, "does not exist"),
         ({"prompts__sources": [{"spec": "toy:nope", "n": 3}]}, "unknown toy task 'nope'"),
         ({"eval__benchmarks": ["no-such-benchmark"]}, "no-such-benchmark"),
+        ({"eval__k": 0}, "k=0"),
+        ({"eval__benchmarks": ["toy-pick", "toy-pick"]}, "name one benchmark twice"),
+        ({"stages__rl__seed": 3}, "stages.rl.seed is set by the pipeline"),
+        ({"stages__distill__model": "elsewhere"}, "stages.distill.model is set by the pipeline"),
+        ({"stages__sft__model": {"lora_r": 8}}, "merge_lora: true"),
+        ({"prompts__sources": [{"spec": 3}]}, "prompts.sources[0]"),
     ],
 )
 def test_bad_configs_stop_before_compute(tmp_path, capsys, monkeypatch, changes, message):

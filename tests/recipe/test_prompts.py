@@ -38,7 +38,7 @@ def test_files_with_a_field_mapping_json_jsonl_and_parquet(tmp_path):
     pq.write_table(pa.Table.from_pylist(data), tmp_path / "a.parquet")
     for name in ("a.json", "a.jsonl", "a.parquet"):
         src = PromptSource(str(tmp_path / name), n=3, question_field="problem", answer_field="solution", id_field="uid")
-        items = load_source(src)
+        _, items = load_source(src)
         assert [(i.id, i.question, i.answer) for i in items] == [(f"u{i}", f"what is {i}+1", str(i + 1)) for i in range(3)]
 
 
@@ -46,7 +46,7 @@ def test_orz_conversations_from_a_local_copy(tmp_path):
     orz = [[{"from": "human", "value": "Find 2+2."}, {"from": "assistant", "ground_truth": {"value": "4"}}],
            [{"from": "human", "value": "Find 3*3."}, {"from": "assistant", "ground_truth": {"value": "9"}}]]  # fmt: skip
     (tmp_path / "orz.json").write_text(json.dumps(orz))
-    items = load_source(PromptSource(f"orz:{tmp_path / 'orz.json'}"))
+    _, items = load_source(PromptSource(f"orz:{tmp_path / 'orz.json'}"))
     assert [(i.id, i.question, i.answer) for i in items] == [("orz-0", "Find 2+2.", "4"), ("orz-1", "Find 3*3.", "9")]
 
 

@@ -22,7 +22,7 @@ PLOTS = {
 }
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -41,7 +41,7 @@ def write_plots(
     folder: Path, summary: Mapping[str, Any], records_by_benchmark: Mapping[str, Sequence[Mapping[str, Any]]]
 ) -> dict[str, str]:
     """Draw every plot into ``folder``; returns {plot: file name}."""
-    plt = _pyplot()
+    plt = pyplot()
     benches = summary["benchmarks"]
     names = list(benches)
     k = summary["overall"].get("k") or 1

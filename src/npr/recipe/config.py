@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from npr.recipe.prompts import PromptSource
 from npr.train.config.loader import ConfigError, deep_merge, from_dict, read_yaml
@@ -37,8 +37,11 @@ class PromptsSection:
     """Training prompts (:mod:`npr.recipe.prompts`).
 
     Attributes:
-        sources: where they come from (each ``{spec, n, question_field, answer_field, id_field, kind}``).
-        instruction: the instruction after each question, in every stage and evaluation (null: the standard one).
+        sources: where they come from (each ``{spec, n, question_field, answer_field, id_field, kind}``; a file
+            path is taken relative to the config file's folder when it exists there).
+        instruction: the instruction after each training question, in the RL stages and distillation (null: the
+            standard one). Evaluations ask each benchmark in its own words (the toy benchmarks use the toy
+            world's instruction).
         allow_overlap: train even on prompts that are also evaluation problems.
     """
 
@@ -57,8 +60,10 @@ class PromptsSection:
         if "spec" not in raw:
             raise ValueError(f"prompts.sources[{index}] needs a spec (toy:FAMILY, orz, a data file or hf:owner/name)")
         try:
-            return PromptSource(**raw)
-        except TypeError as exc:
+            return from_dict(PromptSource, raw, where=f"prompts.sources[{index}].")
+        except ConfigError:
+            raise
+        except ValueError as exc:
             raise ValueError(f"prompts.sources[{index}]: {exc}") from None
 
 
@@ -70,7 +75,7 @@ class EvalSection:
         benchmarks: ``npr eval`` benchmark specs.
         limit: problems per benchmark; k: samples per problem.
         temperature, top_p, max_tokens, max_branches: sampling and budgets.
-        batch: requests in flight.
+        batch, kv_budget, dtype, device: requests in flight, the engine's KV store, and how the model is loaded.
     """
 
     benchmarks: list[str] = field(default_factory=list)
@@ -81,10 +86,23 @@ class EvalSection:
     max_tokens: int = 2048
     max_branches: int = 8
     batch: int = 64
+    kv_budget: int = 65536
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    device: str | None = None
 
     def __post_init__(self) -> None:
         if not self.benchmarks:
             raise ValueError("eval.benchmarks is empty: name the benchmarks every stage is measured on")
+        self.config(PLACEHOLDER, "parallel")  # EvalConfig checks k, limit, budgets and duplicates with its reasons
+
+    def config(self, model: str, mode: str, seed: int = 0):
+        """The ``npr eval`` settings of one model in one mode."""
+        from npr.eval.config import EvalConfig
+
+        return EvalConfig(model=model, benchmarks=tuple(self.benchmarks), k=self.k, mode=mode, limit=self.limit,
+                          temperature=self.temperature, top_p=self.top_p, seed=seed, max_tokens=self.max_tokens,
+                          max_branches=self.max_branches, batch=self.batch, kv_budget=self.kv_budget,
+                          dtype=self.dtype, device=self.device, save_trajectories=False)  # fmt: skip
 
 
 @dataclass
@@ -134,17 +152,22 @@ class PipelineConfig:
         for name, section in self.stages.items():
             if not isinstance(section, dict):
                 raise ValueError(f"stages.{name} must be a mapping of that stage's settings (may be empty: {{}})")
-            for key in ("model", "data"):
-                inner = section.get(key)
-                if key == "model" and isinstance(inner, dict) and {"path", "init", "tokenizer"} & set(inner):
-                    raise ValueError(f"stages.{name}.model.{sorted({'path', 'init', 'tokenizer'} & set(inner))[0]} "
-                                     "is set by the pipeline: each stage starts from the model before it")  # fmt: skip
-                if key == "data" and name == "distill" and inner is not None:
-                    raise ValueError("stages.distill.data is set by the pipeline: it distills the training prompts")
-                if key == "data" and isinstance(inner, dict) and "path" in inner:
-                    raise ValueError(f"stages.{name}.data.path is set by the pipeline")
+            for key in ("seed", *(("model", "data") if name == "distill" else ())):
+                if key in section:
+                    raise ValueError(f"stages.{name}.{key} is set by the pipeline (the run's seed; the model before "
+                                     "it; the training prompts)")  # fmt: skip
+            model, data = section.get("model"), section.get("data")
+            if isinstance(model, dict) and {"path", "init", "tokenizer"} & set(model):
+                raise ValueError(f"stages.{name}.model.{sorted({'path', 'init', 'tokenizer'} & set(model))[0]} "
+                                 "is set by the pipeline: each stage starts from the model before it")  # fmt: skip
+            if isinstance(data, dict) and "path" in data:
+                raise ValueError(f"stages.{name}.data.path is set by the pipeline")
         for name in self.stages:
-            self.stage_config(name, model=PLACEHOLDER, data=PLACEHOLDER)
+            config = self.stage_config(name, model=PLACEHOLDER, data=PLACEHOLDER)
+            lora = getattr(getattr(config, "model", None), "lora_r", 0)
+            if lora and not config.model.merge_lora:
+                raise ValueError(f"stages.{name}.model: with LoRA the next stage needs full weights; set "
+                                 "merge_lora: true")  # fmt: skip
 
     @property
     def order(self) -> list[str]:
@@ -178,11 +201,29 @@ class PipelineConfig:
 
 
 def load_pipeline(path: str | Path, overrides: list[str] | None = None) -> PipelineConfig:
-    """Read and check a pipeline YAML file (``overrides`` as ``key=value``, e.g. ``stages.rl.max_steps=5``)."""
+    """Read and check a pipeline YAML file (``overrides`` as ``key=value``, e.g. ``stages.rl.max_steps=5``).
+
+    ``base`` and the prompt sources' file paths, when relative, are taken from the config file's folder if something
+    exists there (so a config works from any working directory); otherwise they are kept as given.
+    """
     from npr.train.config.loader import apply_overrides
 
     data = apply_overrides(read_yaml(path), overrides or [])
-    return pipeline_from_dict(data, base_dir=Path(path).parent)
+    here = Path(path).parent
+    if isinstance(data.get("base"), str):
+        data["base"] = _near(data["base"], here)
+    sources = (data.get("prompts") or {}).get("sources") if isinstance(data.get("prompts"), dict) else None
+    for source in sources if isinstance(sources, list) else []:
+        if isinstance(source, dict) and isinstance(source.get("spec"), str):
+            spec = source["spec"]
+            prefix = "orz:" if spec.startswith("orz:") else ""
+            source["spec"] = prefix + _near(spec[len(prefix) :], here)
+    return pipeline_from_dict(data, base_dir=here)
+
+
+def _near(value: str, folder: Path) -> str:
+    candidate = folder / value
+    return str(candidate) if value and not Path(value).is_absolute() and candidate.exists() else value
 
 
 def pipeline_from_dict(data: dict[str, Any], *, base_dir: Path | None = None) -> PipelineConfig:

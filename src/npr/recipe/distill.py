@@ -19,9 +19,9 @@ A run lives in one folder:
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,7 +52,8 @@ class DistillConfig:
             one (the toy world asks in its own words).
         question_field, answer_field, id_field, kind: the field mapping and grader of ``data``.
         limit: the first N problems only.
-        batch, kv_budget, grade_workers, grade_timeout: engine and grading resources (free to change on resume).
+        batch, kv_budget, grade_workers, grade_timeout, dtype, device: engine, model and grading resources (free to
+            change on resume).
     """
 
     model: str
@@ -78,6 +79,8 @@ class DistillConfig:
     kv_budget: int = 65536
     grade_workers: int = 1
     grade_timeout: float = 10.0
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    device: str | None = None
 
     def __post_init__(self) -> None:
         if Path(self.model).exists():
@@ -123,12 +126,11 @@ class DistillConfig:
                              "--out, or the same settings to resume it")  # fmt: skip
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> DistillConfig:
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown distill settings {unknown}; known: {', '.join(sorted(names))}")
-        return cls(**d)
+    def from_dict(cls, d: Mapping[str, Any], *, where: str = "") -> DistillConfig:
+        """From a mapping, with the config loader's checks: unknown keys (with the closest name) and types."""
+        from npr.train.config.loader import from_dict
+
+        return from_dict(cls, d, where=where)
 
 
 def verdict(text: str, finish_reason: str, correct: bool, *, require_parallel: bool) -> list[str]:
@@ -200,12 +202,20 @@ def run_distill(config: DistillConfig, out: str | Path, *, engine=None, progress
         log(f"resuming {folder}: {sum(map(len, done.values()))} samples on disk, {len(todo)} problems to go")
     if todo:
         if engine is None:
-            from npr.engine import Engine, EngineConfig
-
-            engine = Engine.from_pretrained(config.model, EngineConfig(kv_budget=config.kv_budget))
+            engine = load_engine(config.model, config.kv_budget, dtype=config.dtype, device=config.device)
         with GradePool(workers=config.grade_workers, timeout=config.grade_timeout) as pool:
             _draw(config, engine, kind, todo, done, samples, pool.map, progress)
     return write_outputs(folder, config, items, done)
+
+
+def load_engine(model: str, kv_budget: int, *, dtype: str = "float32", device: str | None = None, **engine):
+    """The engine over ``model``, or a ValueError that names the model (a missing folder, a device torch lacks)."""
+    from npr.engine import Engine, EngineConfig
+
+    try:
+        return Engine.from_pretrained(model, EngineConfig(kv_budget=kv_budget, **engine), dtype=dtype, device=device)
+    except (OSError, RuntimeError, AssertionError) as exc:
+        raise ValueError(f"cannot load the model {model!r}: {exc}") from None
 
 
 def _by_problem(records: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -231,14 +241,14 @@ def _draw(config, engine, kind, todo, done, samples, grader, progress) -> None:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(todo), desc="distill", unit="problem", dynamic_ncols=True)
-    ready = list(todo)
+    ready = deque(todo)
     inflight: dict[str, tuple[Item, int]] = {}
     prompts: dict[str, list[int]] = {}
     kept = 0
     try:
         while ready or inflight:
             while ready and len(inflight) < config.batch:
-                item = ready.pop(0)
+                item = ready.popleft()
                 s = _next_sample(done.get(item.id, []), config.k)
                 if item.id not in prompts:
                     prompts[item.id] = encode_prompt(engine.tokenizer, item.question, mode=config.prompt,
@@ -251,7 +261,7 @@ def _draw(config, engine, kind, todo, done, samples, grader, progress) -> None:
                 continue
             trajs = [engine.take(rid) for rid in finished]
             metas = [inflight.pop(rid) for rid in finished]
-            grades = grader([(t.text, item.answer, kind, dict(item.grade_options)) for t, (item, _) in zip(trajs, metas)])
+            grades = grader([(t.text, item.answer, _kind(item, kind), _options(item)) for t, (item, _) in zip(trajs, metas)])
             records = [_record(config, item, s, t, g) for t, (item, s), g in zip(trajs, metas, grades)]
             samples.append(records)
             for r, (item, _) in zip(records, metas):
@@ -268,6 +278,17 @@ def _draw(config, engine, kind, todo, done, samples, grader, progress) -> None:
             bar.close()
         for rid in list(inflight):
             engine.abort(rid)
+
+
+def _kind(item: Item, default: str) -> str:
+    """A row's own grader kind (the pipeline's prompts file carries one per row), else the file's."""
+    kind = item.meta.get("kind")
+    return kind if isinstance(kind, str) else default
+
+
+def _options(item: Item) -> dict[str, Any]:
+    options = item.grade_options or item.meta.get("grade_options") or {}
+    return dict(options) if isinstance(options, Mapping) else {}
 
 
 def _record(config: DistillConfig, item: Item, sample: int, traj, grade) -> dict[str, Any]:
@@ -322,5 +343,7 @@ def write_outputs(folder: Path, config: DistillConfig, items: Sequence[Item], do
         "rejections": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
         "per_problem": per_problem,
     }
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    tmp = folder / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    tmp.replace(folder / "summary.json")  # whole or absent: a kill never leaves a torn summary for a rerun to trip on
     return summary

@@ -7,7 +7,8 @@ One output folder holds the whole run:
 * ``seed/``: the base model's evaluations; ``zero/``, ``distill/``, ``sft/``, ``rl/``, ``sr/``: each stage's run
   (HF checkpoints, ``model/``, ``metrics.jsonl``, ``summary.json``; a corpus for ``distill``), and under it
   ``eval/<mode>/`` and ``speed/speed.json`` for the model it made;
-* ``summary.json``, ``report.md`` and the plots (:mod:`npr.recipe.report`).
+* ``summary.json``, ``report.md`` and the plots (:mod:`npr.recipe.report`); ``times.json``, the seconds spent on
+  each stage (with its evaluations) over every session.
 
 A finished stage (its ``summary.json`` written) is skipped; a stage that was killed resumes from its last checkpoint
 through its own command's resume rules, and evaluations resume sample by sample, so a killed pipeline run again
@@ -49,7 +50,12 @@ def check_folder(out: Path, raw: dict[str, Any]) -> None:
     """Refuse a folder that holds a run with other settings (:func:`bind_folder` binds it once data is ready)."""
     saved = out / "pipeline.yaml"
     if saved.is_file():
-        old = yaml.safe_load(saved.read_text())
+        try:
+            old = yaml.safe_load(saved.read_text())
+        except yaml.YAMLError:
+            old = None
+        if not isinstance(old, dict):
+            raise PipelineError(f"{saved} is unreadable: {out} cannot be resumed; pick another --out")
         if old != raw:
             changed = sorted(k for k in set(old) | set(raw) if old.get(k) != raw.get(k))
             raise PipelineError(f"{out} holds a pipeline run with other settings (changed: {', '.join(changed)}); "
@@ -83,7 +89,7 @@ class Pipeline:
         bind_folder(self.out, self.raw)
         t0 = time.perf_counter()
         self.models["seed"] = resolve_base(cfg.base, cfg.seed, progress=self.progress, log=self.log)
-        self.seconds["base"] = time.perf_counter() - t0
+        self.spent("base", time.perf_counter() - t0)
         self.evaluate("seed")
         for stage in cfg.order:
             t0 = time.perf_counter()
@@ -92,17 +98,30 @@ class Pipeline:
                 self.distill(prompts)
             else:
                 self.train(stage, prompts)
-            self.seconds[stage] = time.perf_counter() - t0
+            self.spent(stage, time.perf_counter() - t0)
             if stage != "distill":
                 self.evaluate(stage)
-        self.seconds["total"] = time.perf_counter() - started
+        self.spent("total", time.perf_counter() - started)
         return write_report(self.out, cfg, self.models, self.seconds)
+
+    def spent(self, key: str, seconds: float) -> None:
+        """Add ``seconds`` to ``key`` in ``times.json``: a resumed run reports the time of all its sessions."""
+        path = self.out / "times.json"
+        try:
+            times = json.loads(path.read_text())
+        except (OSError, ValueError):
+            times = {}
+        times[key] = float(times.get(key, 0.0)) + seconds
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(times, indent=2) + "\n")
+        tmp.replace(path)
+        self.seconds = times
 
     # ---- stages ------------------------------------------------------------------------------------------------
 
     def prompts(self) -> Path:
         path = self.out / "data" / "prompts.jsonl"
-        if not path.is_file():
+        if not path.is_file() or not (self.out / "pipeline.yaml").is_file():  # none yet, or not bound to this config
             cfg = self.config
             tmp = path.with_suffix(".jsonl.tmp")
             info = build_prompts(cfg.prompts.parsed, tmp, benchmarks=cfg.eval.benchmarks + cfg.speed.benchmarks,
@@ -152,24 +171,22 @@ class Pipeline:
 
     def evaluate(self, stage: str) -> None:
         """Both modes on the evaluation benchmarks, then the wall-clock check (:mod:`npr.recipe.speed`)."""
-        from npr.eval.config import EvalConfig
         from npr.eval.runner import run_eval
 
         cfg, model = self.config, self.models[stage]
         self.log(f"== evaluating {MODEL_NAMES[stage]} ({model})")
         quiet = lambda message: None  # noqa: E731 - the evaluations' own resume notes would only repeat ours
         for mode in MODES:
-            e = cfg.eval
-            run_eval(EvalConfig(model=model, benchmarks=tuple(e.benchmarks), k=e.k, mode=mode, limit=e.limit,
-                                temperature=e.temperature, top_p=e.top_p, seed=cfg.seed, max_tokens=e.max_tokens,
-                                max_branches=e.max_branches, batch=e.batch, save_trajectories=False),
-                     self.out / stage / "eval" / mode, progress=self.progress, log=quiet)  # fmt: skip
+            run_eval(cfg.eval.config(model, mode, cfg.seed), self.out / stage / "eval" / mode, progress=self.progress,
+                     log=quiet)  # fmt: skip
         if cfg.speed.benchmarks:
             from npr.recipe.speed import measure_speed
 
             measure_speed(model, cfg.speed.benchmarks, self.out / stage / "speed", limit=cfg.speed.limit,
                           seed=cfg.seed, temperature=cfg.eval.temperature, top_p=cfg.eval.top_p,
-                          max_tokens=cfg.eval.max_tokens, max_branches=cfg.eval.max_branches, progress=self.progress)
+                          max_tokens=cfg.eval.max_tokens, max_branches=cfg.eval.max_branches,
+                          kv_budget=cfg.eval.kv_budget, dtype=cfg.eval.dtype, device=cfg.eval.device,
+                          progress=self.progress)
 
 
 def run_pipeline(config: PipelineConfig, out: str | Path, raw: dict[str, Any], *, progress: bool = True,

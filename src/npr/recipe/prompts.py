@@ -9,7 +9,7 @@ A source is one of
   ``hf:OWNER/NAME[:SPLIT]`` dataset (through :func:`npr.eval.benchmarks.resolve`).
 
 :func:`build_prompts` writes the chosen prompts to one JSONL file (``id``, ``question``, ``answer``, ``kind``), the
-format the trainers and ``npr distill`` read. Before that, every question is compared with the configured
+format the trainers and ``npr distill`` read, each row with its grader ``kind`` (and ``grade_options``). Before that, every question is compared with the configured
 evaluation benchmarks after :func:`normalize_question`; an overlap is refused unless ``allow_overlap``, because a
 model trained on its test problems measures nothing.
 """
@@ -51,6 +51,8 @@ class PromptSource:
     kind: str | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.spec, str):
+            raise ValueError(f"a prompt source's spec must be text, got {self.spec!r}")
         if not self.spec.strip():
             raise ValueError("a prompt source has an empty spec: give toy:FAMILY, orz, a data file or hf:owner/name")
         if self.n is not None and self.n < 1:
@@ -64,9 +66,12 @@ def normalize_question(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).lower())
 
 
-def load_source(source: PromptSource, *, seed: int = 0, offline: bool | None = None) -> list[Item]:
-    """The items of one source (see the module docstring); a :class:`BenchmarkError` says what is wrong."""
+def load_source(source: PromptSource, *, seed: int = 0, offline: bool | None = None) -> tuple[str, list[Item]]:
+    """The grader kind and items of one source (see the module docstring); a :class:`BenchmarkError` says what is
+    wrong. An ``hf:`` source without a split reads ``train``: these are training prompts."""
     spec = source.spec.strip()
+    if spec.startswith("hf:") and spec.count(":") == 1:
+        spec += ":train"
     if spec.startswith("toy:"):
         from npr.eval.toy import get_task
 
@@ -74,15 +79,15 @@ def load_source(source: PromptSource, *, seed: int = 0, offline: bool | None = N
             task = get_task(spec[len("toy:") :])
         except ValueError as exc:
             raise BenchmarkError(f"prompt source {spec!r}: {exc}") from None
-        return [p.item() for p in task.problems("train", source.n, seed=seed)]
+        return "math", [p.item() for p in task.problems("train", source.n, seed=seed)]
     if spec == "orz" or spec.startswith("orz:"):
-        items = _orz_items(spec[len("orz:") :] if spec.startswith("orz:") else None, offline=offline)
+        kind, items = "math", _orz_items(spec[len("orz:") :] if spec.startswith("orz:") else None, offline=offline)
     else:
         from npr.eval.benchmarks import resolve
 
-        _, _, items = resolve(spec, offline=offline, question=source.question_field, answer=source.answer_field,
-                              id=source.id_field, kind=source.kind)  # fmt: skip
-    return items if source.n is None else items[: source.n]
+        _, kind, items = resolve(spec, offline=offline, question=source.question_field, answer=source.answer_field,
+                                 id=source.id_field, kind=source.kind)  # fmt: skip
+    return kind, items if source.n is None else items[: source.n]
 
 
 def _orz_items(path: str | None, *, offline: bool | None) -> list[Item]:
@@ -159,10 +164,9 @@ def build_prompts(
     chosen: list[tuple[int, Item, str]] = []
     counts = []
     for number, source in enumerate(sources):
-        items = load_source(source, seed=seed, offline=offline)
+        kind, items = load_source(source, seed=seed, offline=offline)
         if not items:
             raise BenchmarkError(f"prompt source {source.spec!r} gave no prompts")
-        kind = source.kind or "math"
         chosen += [(number, item, kind) for item in items]
         counts.append({"spec": source.spec, "prompts": len(items)})
     held = []
@@ -177,9 +181,10 @@ def build_prompts(
             "a model trained on them cannot be measured on them. Remove them, or set prompts.allow_overlap: true"
         )
     rows = [
-        {"id": f"{number}:{item.id}", "question": item.question, "answer": item.answer, "kind": kind}
+        {"id": f"{number}:{item.id}", "question": item.question, "answer": item.answer, "kind": kind,
+         **({"grade_options": item.grade_options} if item.grade_options else {})}
         for number, item, kind in chosen
-    ]
+    ]  # fmt: skip
     # Sources are mixed in a seeded order, so that "the first N prompts" (a distillation limit) samples them all.
     random.Random(seed).shuffle(rows)
     Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,13 @@
 """The pipeline's results: one row per evaluated model, ``summary.json``, ``report.md`` and three plots.
 
-Every figure is read back from the evaluation folders the run wrote, so the report of a resumed run is the report
-of the whole run. The row of a model (:func:`stage_row`):
+Every figure is read back from the folders the run wrote (and the times from ``times.json``), so the report of a
+resumed run is the report of the whole run. The row of a model (:func:`stage_row`):
 
-* ``format_validity``: the share of valid responses in sequential decoding, where the model writes every tag itself
-  (in parallel mode the engine forces some of them);
+* ``format_validity``: the share of valid responses in the mode the model was trained for (:data:`NATIVE_MODE`):
+  sequential decoding for the base, ``zero`` and ``sr``, parallel decoding for ``beta`` and ``rl``; both are in
+  ``format_validity_sequential`` and ``format_validity_parallel``. A model trained with the parallel topology
+  decoded causally sees its siblings' steps, which it never saw in training, and writes little that is valid;
+  in parallel mode the engine writes the step and join headers itself;
 * ``accuracy_sequential`` / ``accuracy_parallel``: avg@k, the mean over the benchmarks;
 * ``parallel_rate``, ``mean_branches`` (branches per block), ``total_tokens`` and ``critical_path_tokens`` (means
   per response), ``ideal_speedup`` (total / critical path): parallel mode;
@@ -24,6 +27,8 @@ from npr.recipe.config import MODEL_NAMES, PipelineConfig
 ROW_KEYS = ("name", "format_validity", "accuracy_sequential", "accuracy_parallel", "parallel_rate", "mean_branches",
             "total_tokens", "critical_path_tokens", "ideal_speedup", "measured_speedup")  # fmt: skip
 PLOTS = {"rewards": "rewards.png", "stages": "stages.png", "speedups": "speedups.png"}
+#: The decoding each model was trained for, where its format validity is measured.
+NATIVE_MODE = {"seed": "sequential", "zero": "sequential", "sr": "sequential", "beta": "parallel", "rl": "parallel"}
 
 
 def _summary(folder: Path) -> dict[str, Any] | None:
@@ -37,7 +42,7 @@ def _mean_branches(folder: Path) -> float | None:
     path = folder / "results.jsonl"
     if not path.is_file():
         return None
-    blocks = [k for r in ResultsFile(path).load() for k in r["stats"].get("branches_per_block") or []]
+    blocks = [k for r in ResultsFile(path).load(repair=False) for k in r["stats"].get("branches_per_block") or []]
     return sum(blocks) / len(blocks) if blocks else None
 
 
@@ -47,10 +52,13 @@ def stage_row(folder: Path, name: str) -> dict[str, Any]:
     speed_file = folder / "speed" / "speed.json"
     speed = json.loads(speed_file.read_text()) if speed_file.is_file() else {}
     s, p = (seq or {}).get("overall", {}), (par or {}).get("overall", {})
-    invalid = s.get("invalid_share")
+    valid = {mode: None if o.get("invalid_share") is None else 1 - o["invalid_share"]
+             for mode, o in (("sequential", s), ("parallel", p))}  # fmt: skip
     return {
         "name": name,
-        "format_validity": None if invalid is None else 1 - invalid,
+        "format_validity": valid[NATIVE_MODE.get(name, "sequential")],
+        "format_validity_sequential": valid["sequential"],
+        "format_validity_parallel": valid["parallel"],
         "accuracy_sequential": s.get("avg_at_k"),
         "accuracy_parallel": p.get("avg_at_k"),
         "parallel_rate": p.get("parallel_rate"),
@@ -126,9 +134,9 @@ def table(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def write_plots(out: Path, rows: Sequence[Mapping[str, Any]], curves: Mapping[str, list]) -> dict[str, str]:
-    from npr.eval.plots import _pyplot
+    from npr.eval.plots import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     names = [r["name"] for r in rows]
     xs = list(range(len(names)))
 
@@ -210,7 +218,9 @@ def render(summary: Mapping[str, Any]) -> str:
         f"{', '.join(sizes['speed_benchmarks']) or '(none)'} are answered in parallel mode, and each answer is "
         "decoded again sequentially and in parallel, one request at a time; it is the ratio of the two times.",
         "", "## Per stage", "", table(summary["stages"]), "",
-        "Format validity is measured in sequential decoding; the parallel columns in parallel decoding.", "",
+        "Format validity is measured in the decoding each model was trained for: sequential for seed, zero and sr, "
+        "parallel for beta and rl (summary.json has both). The other parallel columns are parallel decoding; the "
+        "ideal speedup is over the evaluation problems, the measured one over the speed problems.", "",
         "## Stage by stage", "", *summary["verdicts"], "",
         "## Plots", "", *(f"![{k}]({v})" for k, v in summary["plots"].items()), "",
     ]  # fmt: skip

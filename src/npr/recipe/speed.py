@@ -19,17 +19,19 @@ from typing import Any
 
 def measure_speed(model: str, benchmarks: Sequence[str], out: str | Path, *, limit: int, seed: int = 0,
                   temperature: float = 1.0, top_p: float = 1.0, max_tokens: int = 2048, max_branches: int = 8,
+                  kv_budget: int = 65536, dtype: str = "float32", device: str | None = None,
                   progress: bool = True) -> dict[str, Any]:  # fmt: skip
     """Time sequential against parallel decoding of the same responses; returns (and writes) ``speed.json``."""
-    from npr.engine import Engine, EngineConfig, SamplingParams
+    from npr.engine import SamplingParams
     from npr.eval.benchmarks import instructions_for, resolve
     from npr.eval.runner import sample_seed
+    from npr.recipe.distill import load_engine
     from npr.tokens import encode_prompt
 
     path = Path(out) / "speed.json"
     if path.is_file():
         return json.loads(path.read_text())
-    engine = Engine.from_pretrained(model, EngineConfig(kv_budget=1 << 15, prefix_cache=False))
+    engine = load_engine(model, kv_budget, dtype=dtype, device=device, prefix_cache=False)
     work = []
     for spec in benchmarks:
         name, _, items = resolve(spec, limit=limit)
@@ -69,5 +71,7 @@ def measure_speed(model: str, benchmarks: Sequence[str], out: str | Path, *, lim
         "ideal_speedup": tokens / crit if crit else None, "rows": rows,
     }  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    tmp.replace(path)
     return result
