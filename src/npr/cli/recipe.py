@@ -37,7 +37,7 @@ def _distill(args: argparse.Namespace) -> int:
             temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, seed=args.seed,
             prompt=args.prompt, instruction=args.instruction, question_field=args.question_field,
             answer_field=args.answer_field, id_field=args.id_field, kind=args.kind, limit=args.limit,
-            batch=args.batch, grade_workers=args.grade_workers,
+            batch=args.batch, grade_workers=args.grade_workers, dtype=args.dtype, device=args.device,
         )  # fmt: skip
         summary = run_distill(config, args.out, progress=not args.json, log=_log(args))
     except (OSError, ValueError) as exc:
@@ -152,5 +152,7 @@ def add_recipe(commands) -> None:
     dist.add_argument("--limit", type=int, help="the first N problems only")
     dist.add_argument("--batch", type=int, default=64, help="samples in flight (default 64)")
     dist.add_argument("--grade-workers", type=int, default=1, help="grading processes (default 1)")
+    dist.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32", help="model weights (default float32)")
+    dist.add_argument("--device", help="torch device for the model, e.g. cuda (default: where it loads, the CPU)")
     dist.add_argument("--json", action="store_true", help="print the summary as JSON")
     dist.set_defaults(run=_distill)

@@ -158,7 +158,7 @@ def write_plots(out: Path, rows: Sequence[Mapping[str, Any]], curves: Mapping[st
         ax.bar([x + (i - 1.5) * width for x in xs], [r[key] or 0 for r in rows], width, label=label)
     ax.set_xticks(xs, names)
     ax.set(ylim=(0, 1.05), title="Format, accuracy and parallelism per stage")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(bars))
     fig.tight_layout()
     fig.savefig(out / PLOTS["stages"], dpi=110)
     plt.close(fig)
