@@ -44,6 +44,39 @@ class Task:
     instructions: Mapping[str, str] | None = None  # by prompt mode, when the benchmark asks in its own words
 
 
+def keep_in_flight(
+    engine,
+    pending: deque,
+    submit: Callable[[Any], str],
+    finish: Callable[[list[tuple[Any, Any]]], None],
+    *,
+    batch: int,
+    on_step: Callable[[list, bool], None] | None = None,
+) -> None:
+    """Drive ``engine`` until ``pending`` is empty and nothing is in flight, with at most ``batch`` requests in it.
+
+    ``submit(job)`` queues one job's request and returns its id; ``finish([(job, trajectory), ...])`` receives the
+    jobs that finished in one step (it may append follow-up jobs to ``pending``); ``on_step(events, finishing)``
+    sees every step's events. Requests still in flight when this stops (an interrupt, an error in ``finish``) are
+    aborted, so the engine is free for whoever uses it next; their jobs are simply not finished.
+    """
+    inflight: dict[str, Any] = {}
+    try:
+        while pending or inflight:
+            while pending and len(inflight) < batch:
+                job = pending.popleft()
+                inflight[submit(job)] = job
+            events = engine.step()
+            ids = [e.request_id for e in events if e.kind == "finish" and e.request_id in inflight]
+            if on_step is not None:
+                on_step(events, bool(ids))
+            if ids:
+                finish([(inflight.pop(rid), engine.take(rid)) for rid in ids])
+    finally:
+        for rid in list(inflight):
+            engine.abort(rid)
+
+
 def sample_seed(seed: int, benchmark: str, item_id: str, sample: int) -> int:
     """The seed of one sample: fixed by what the sample is, so batching and resuming cannot change it."""
     digest = hashlib.sha256(f"{seed}\x1f{benchmark}\x1f{item_id}\x1f{sample}".encode()).digest()
@@ -124,8 +157,9 @@ class Evaluator:
 
         cfg = self.config
         pending = deque(
-            (item, s) for item in task.items for s in range(cfg.k) if (task.name, item.id, s) not in done
-        )
+            (item, s, sample_seed(cfg.seed, task.name, item.id, s))
+            for item in task.items for s in range(cfg.k) if (task.name, item.id, s) not in done
+        )  # fmt: skip
         if not pending:
             return 0
         engine = self.engine
@@ -133,56 +167,55 @@ class Evaluator:
         ids = {item.id for item in task.items}
         scope = [r for r in done.values() if r["benchmark"] == task.name and r["item_id"] in ids]
         graded, correct = len(scope), sum(bool(r["grade"]["correct"]) for r in scope)
-        inflight: dict[str, tuple[Item, int, int]] = {}
         added = 0
         bar = _bar(len(pending), task.name, self.progress)
         start = shown = time.perf_counter()
         grading = 0.0  # seconds spent grading, which the engine sat out: not generation time
         tokens = 0  # tokens generated in this session, all branches, for the live rate
+
+        def submit(job: tuple[Item, int, int]) -> str:
+            item, _, seed = job
+            if item.id not in prompts:
+                instruction = (task.instructions or {}).get(cfg.prompt)  # None: the standard one
+                prompts[item.id] = encode_prompt(engine.tokenizer, item.question, mode=cfg.prompt,
+                                                 instruction=instruction)  # fmt: skip
+            return engine.submit(prompts[item.id], cfg.sampling(seed), cfg.mode)
+
+        def on_step(events, finishing: bool) -> None:
+            nonlocal tokens, shown
+            tokens += sum(e.kind == "token" for e in events)
+            now = time.perf_counter()
+            if bar is not None and (finishing or now - shown > PROGRESS_REFRESH_S):
+                shown = now
+                acc = f"acc={correct / graded:.3f} " if graded else ""
+                bar.set_postfix_str(f"{acc}{tokens / (now - start - grading):.0f} tok/s", refresh=not finishing)
+
+        def finish(finished: list) -> None:
+            nonlocal grading, added, graded, correct
+            now = time.perf_counter()
+            elapsed = now - start - grading
+            grades = grader([(t.text, item.answer, task.kind, dict(item.grade_options))
+                             for (item, _, _), t in finished])  # fmt: skip
+            records = [
+                self._record(task, item, s, seed, traj, grade, session, elapsed)
+                for ((item, s, seed), traj), grade in zip(finished, grades)
+            ]
+            results.append(records)
+            grading += time.perf_counter() - now
+            for r in records:
+                done[record_key(r)] = r
+            added += len(records)
+            graded += len(records)
+            correct += sum(bool(r["grade"]["correct"]) for r in records)
+            if bar is not None:
+                bar.set_postfix_str(f"acc={correct / graded:.3f} {tokens / elapsed:.0f} tok/s", refresh=False)
+                bar.update(len(records))
+
         try:
-            while pending or inflight:
-                while pending and len(inflight) < cfg.batch:
-                    item, s = pending.popleft()
-                    if item.id not in prompts:
-                        instruction = (task.instructions or {}).get(cfg.prompt)  # None: the standard one
-                        prompts[item.id] = encode_prompt(engine.tokenizer, item.question, mode=cfg.prompt,
-                                                         instruction=instruction)  # fmt: skip
-                    seed = sample_seed(cfg.seed, task.name, item.id, s)
-                    inflight[engine.submit(prompts[item.id], cfg.sampling(seed), cfg.mode)] = (item, s, seed)
-                events = engine.step()
-                tokens += sum(e.kind == "token" for e in events)
-                finished = [e.request_id for e in events if e.kind == "finish" and e.request_id in inflight]
-                now = time.perf_counter()
-                if bar is not None and (finished or now - shown > PROGRESS_REFRESH_S):
-                    shown = now
-                    acc = f"acc={correct / graded:.3f} " if graded else ""
-                    bar.set_postfix_str(f"{acc}{tokens / (now - start - grading):.0f} tok/s", refresh=not finished)
-                if not finished:
-                    continue
-                elapsed = now - start - grading
-                trajs = [engine.take(rid) for rid in finished]
-                metas = [inflight.pop(rid) for rid in finished]
-                grades = grader([(t.text, item.answer, task.kind, dict(item.grade_options))
-                                 for t, (item, _, _) in zip(trajs, metas)])  # fmt: skip
-                records = [
-                    self._record(task, item, s, seed, traj, grade, session, elapsed)
-                    for traj, (item, s, seed), grade in zip(trajs, metas, grades)
-                ]
-                results.append(records)
-                grading += time.perf_counter() - now
-                for r in records:
-                    done[record_key(r)] = r
-                added += len(records)
-                graded += len(records)
-                correct += sum(bool(r["grade"]["correct"]) for r in records)
-                if bar is not None:
-                    bar.set_postfix_str(f"acc={correct / graded:.3f} {tokens / elapsed:.0f} tok/s", refresh=False)
-                    bar.update(len(records))
+            keep_in_flight(engine, pending, submit, finish, batch=cfg.batch, on_step=on_step)
         finally:
             if bar is not None:
                 bar.close()
-            for rid in list(inflight):  # interrupted: free the engine for whoever uses it next
-                engine.abort(rid)
         return added
 
     def _record(self, task: Task, item: Item, sample: int, seed: int, traj, grade, session: int, elapsed: float):

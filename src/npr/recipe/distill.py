@@ -233,7 +233,8 @@ def _next_sample(records: Sequence[Mapping[str, Any]], k: int) -> int | None:
 
 
 def _draw(config, engine, kind, todo, done, samples, grader, progress) -> None:
-    """Keep ``config.batch`` samples in flight; a problem's next sample is submitted once its last one is rejected."""
+    """Keep ``config.batch`` samples in flight; a problem's next sample is queued once its last one is rejected."""
+    from npr.eval.runner import keep_in_flight
     from npr.tokens import encode_prompt
 
     bar = None
@@ -241,43 +242,39 @@ def _draw(config, engine, kind, todo, done, samples, grader, progress) -> None:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(todo), desc="distill", unit="problem", dynamic_ncols=True)
-    ready = deque(todo)
-    inflight: dict[str, tuple[Item, int]] = {}
     prompts: dict[str, list[int]] = {}
     kept = 0
+
+    def submit(item: Item) -> str:
+        s = _next_sample(done.get(item.id, []), config.k)
+        if item.id not in prompts:
+            prompts[item.id] = encode_prompt(engine.tokenizer, item.question, mode=config.prompt,
+                                             instruction=config.instruction)  # fmt: skip
+        return engine.submit(prompts[item.id], config.sampling(sample_seed(config.seed, "distill", item.id, s)),
+                             config.mode)  # fmt: skip
+
+    def finish(finished: list) -> None:
+        nonlocal kept
+        grades = grader([(t.text, item.answer, _kind(item, kind), _options(item)) for item, t in finished])
+        records = [_record(config, item, _next_sample(done.get(item.id, []), config.k), t, g)
+                   for (item, t), g in zip(finished, grades)]  # fmt: skip
+        samples.append(records)
+        for r, (item, _) in zip(records, finished):
+            done.setdefault(item.id, []).append(r)
+            if _next_sample(done[item.id], config.k) is None:
+                kept += r["kept"]
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix_str(f"kept={kept}")
+            else:
+                pending.append(item)
+
+    pending = deque(todo)
     try:
-        while ready or inflight:
-            while ready and len(inflight) < config.batch:
-                item = ready.popleft()
-                s = _next_sample(done.get(item.id, []), config.k)
-                if item.id not in prompts:
-                    prompts[item.id] = encode_prompt(engine.tokenizer, item.question, mode=config.prompt,
-                                                     instruction=config.instruction)  # fmt: skip
-                seed = sample_seed(config.seed, "distill", item.id, s)
-                inflight[engine.submit(prompts[item.id], config.sampling(seed), config.mode)] = (item, s)
-            events = engine.step()
-            finished = [e.request_id for e in events if e.kind == "finish" and e.request_id in inflight]
-            if not finished:
-                continue
-            trajs = [engine.take(rid) for rid in finished]
-            metas = [inflight.pop(rid) for rid in finished]
-            grades = grader([(t.text, item.answer, _kind(item, kind), _options(item)) for t, (item, _) in zip(trajs, metas)])
-            records = [_record(config, item, s, t, g) for t, (item, s), g in zip(trajs, metas, grades)]
-            samples.append(records)
-            for r, (item, _) in zip(records, metas):
-                done.setdefault(item.id, []).append(r)
-                if _next_sample(done[item.id], config.k) is None:
-                    kept += r["kept"]
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix_str(f"kept={kept}")
-                else:
-                    ready.append(item)
+        keep_in_flight(engine, pending, submit, finish, batch=config.batch)
     finally:
         if bar is not None:
             bar.close()
-        for rid in list(inflight):
-            engine.abort(rid)
 
 
 def _kind(item: Item, default: str) -> str:
