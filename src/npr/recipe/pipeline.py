@@ -82,11 +82,12 @@ class Pipeline:
     def run(self) -> dict[str, Any]:
         from npr.recipe.report import write_report
 
-        started = time.perf_counter()
         check_folder(self.out, self.raw)
         cfg = self.config
+        t0 = time.perf_counter()
         prompts = self.prompts()  # first: bad data or benchmarks stop the run before any model is built
         bind_folder(self.out, self.raw)
+        self.spent("prompts", time.perf_counter() - t0)
         t0 = time.perf_counter()
         self.models["seed"] = resolve_base(cfg.base, cfg.seed, progress=self.progress, log=self.log)
         self.spent("base", time.perf_counter() - t0)
@@ -101,17 +102,18 @@ class Pipeline:
             self.spent(stage, time.perf_counter() - t0)
             if stage != "distill":
                 self.evaluate(stage)
-        self.spent("total", time.perf_counter() - started)
         return write_report(self.out, cfg, self.models, self.seconds)
 
     def spent(self, key: str, seconds: float) -> None:
-        """Add ``seconds`` to ``key`` in ``times.json``: a resumed run reports the time of all its sessions."""
+        """Add ``seconds`` to ``key`` and to ``total`` in ``times.json`` as each piece of work ends, so that a resumed
+        run reports the time of all its sessions (a piece of work that a kill interrupted counts once: its redo)."""
         path = self.out / "times.json"
         try:
             times = json.loads(path.read_text())
         except (OSError, ValueError):
             times = {}
-        times[key] = float(times.get(key, 0.0)) + seconds
+        for name in (key, "total"):
+            times[name] = float(times.get(name, 0.0)) + seconds
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(times, indent=2) + "\n")
         tmp.replace(path)
@@ -175,6 +177,7 @@ class Pipeline:
 
         cfg, model = self.config, self.models[stage]
         self.log(f"== evaluating {MODEL_NAMES[stage]} ({model})")
+        t0 = time.perf_counter()
         quiet = lambda message: None  # noqa: E731 - the evaluations' own resume notes would only repeat ours
         for mode in MODES:
             run_eval(cfg.eval.config(model, mode, cfg.seed), self.out / stage / "eval" / mode, progress=self.progress,
@@ -187,6 +190,7 @@ class Pipeline:
                           max_tokens=cfg.eval.max_tokens, max_branches=cfg.eval.max_branches,
                           kv_budget=cfg.eval.kv_budget, dtype=cfg.eval.dtype, device=cfg.eval.device,
                           progress=self.progress)
+        self.spent("evaluation", time.perf_counter() - t0)
 
 
 def run_pipeline(config: PipelineConfig, out: str | Path, raw: dict[str, Any], *, progress: bool = True,
