@@ -21,8 +21,9 @@ from pathlib import Path
 
 from results_file import RESULTS, write
 
-KEYS = ("format_validity", "accuracy_sequential", "accuracy_parallel", "parallel_rate", "mean_branches",
-        "total_tokens", "critical_path_tokens", "ideal_speedup", "measured_speedup")  # fmt: skip
+from npr.recipe.report import ROW_KEYS
+
+KEYS = tuple(k for k in ROW_KEYS if k != "name")
 
 
 def run_seed(seed: int, out: Path) -> dict:

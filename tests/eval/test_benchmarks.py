@@ -20,8 +20,8 @@ from npr.eval.benchmarks import (
     BenchmarkError,
     get_benchmark,
     load_benchmark,
-    resolve,
 )
+from npr.eval.specs import resolve
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
 NAMES = ["aime24", "aime25", "hmmt25", "olympiadbench", "minerva", "zebralogic", "amc23", "math500", "gsm8k"]

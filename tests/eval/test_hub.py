@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from npr.eval import hub
-from npr.eval.benchmarks import load_benchmark, resolve
+from npr.eval.benchmarks import load_benchmark
+from npr.eval.specs import resolve
 from npr.eval.datafiles import BenchmarkError
 from npr.eval.hub import load_hub, split_files
 

@@ -54,7 +54,7 @@ def _distill(args: argparse.Namespace) -> int:
 def _run(config_path: str, overrides: list[str], out: str, args: argparse.Namespace, command: str) -> int:
     from npr.recipe.config import load_pipeline
     from npr.recipe.pipeline import run_pipeline
-    from npr.recipe.report import table
+    from npr.recipe.report import ROW_KEYS, table
     from npr.train.config.loader import apply_overrides, read_yaml
 
     try:
@@ -67,9 +67,7 @@ def _run(config_path: str, overrides: list[str], out: str, args: argparse.Namesp
     except (OSError, ValueError) as exc:
         return fail(command.removeprefix("npr "), exc)
     if args.json:
-        keys = ("name", "format_validity", "accuracy_sequential", "accuracy_parallel", "parallel_rate",
-                "mean_branches", "total_tokens", "critical_path_tokens", "ideal_speedup", "measured_speedup")  # fmt: skip
-        rows = [{k: r[k] for k in keys} for r in summary["stages"]]
+        rows = [{k: r[k] for k in ROW_KEYS} for r in summary["stages"]]
         print(json.dumps({"stages": rows, "seconds": summary["seconds"], "seed": summary["seed"]}, indent=2))
     else:
         print("\n" + table(summary["stages"]) + "\n")

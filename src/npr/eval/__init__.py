@@ -11,7 +11,8 @@
 Grading itself lives one floor down, in :mod:`npr.rewards`, because training rewards use it too.
 """
 
-from npr.eval.benchmarks import BENCHMARKS, Benchmark, get_benchmark, load_benchmark, load_file, resolve
+from npr.eval.benchmarks import BENCHMARKS, Benchmark, get_benchmark, load_benchmark, load_file
+from npr.eval.specs import resolve
 from npr.eval.config import EvalConfig
 from npr.eval.item import Item
 from npr.eval.metrics import benchmark_metrics, pass_at_k

@@ -1,6 +1,6 @@
 """The benchmark registry: the paper's eight evaluation sets plus GSM8K and generated ZebraLogic puzzles, by name.
 
-``npr eval --benchmark SPEC`` goes through :func:`resolve`, which takes a registered name (or alias), a local data
+``npr eval --benchmark SPEC`` goes through :func:`npr.eval.specs.resolve`, which takes a registered name (or alias), a local data
 file, or ``hf:owner/name[:split]``. Registered sets load, in this order:
 
 1. from a data folder (the ``data_dir`` argument, else the ``NPR_BENCHMARK_DIR`` environment variable) holding the
@@ -26,8 +26,8 @@ from importlib.resources import files
 from pathlib import Path
 
 from npr.eval import sets
-from npr.eval.datafiles import BenchmarkError, check_unique_ids, data_suffix, load_file, read_records
-from npr.eval.hub import hub_records, load_hub, offline_default
+from npr.eval.datafiles import BenchmarkError, check_unique_ids, load_file, read_records
+from npr.eval.hub import hub_records, offline_default
 from npr.eval.item import Item
 
 __all__ = [
@@ -38,8 +38,6 @@ __all__ = [
     "get_benchmark",
     "load_benchmark",
     "load_file",
-    "load_hub",
-    "resolve",
 ]
 
 #: The environment variable naming the default data folder.
@@ -94,7 +92,7 @@ def bundled_file(name: str) -> Traversable:
     return files("npr") / "eval" / "data" / name
 
 
-def _check_limit(limit: int | None) -> None:
+def check_limit(limit: int | None) -> None:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise BenchmarkError(f"limit must be a whole number >= 0 or None, got {limit!r}")
 
@@ -130,7 +128,7 @@ def _load_registered(
     data_dir: str | Path | None = None,
     offline: bool | None = None,
 ) -> list[Item]:
-    _check_limit(limit)
+    check_limit(limit)
     folder = _data_dir(data_dir)
     local = _local_file(folder, origin.files) if folder is not None else None
     if local is not None:
@@ -163,7 +161,7 @@ def _load_generated(
     *, limit: int | None = None, data_dir: str | Path | None = None, offline: bool | None = None
 ) -> list[Item]:
     """``zebralogic-gen``: puzzles made on the spot (seed 0), so ``data_dir`` and ``offline`` do not matter."""
-    _check_limit(limit)
+    check_limit(limit)
     n = GENERATED_PUZZLES if limit is None else limit  # a larger --limit asks for more puzzles: generate them
     if n == 0:
         return []
@@ -178,7 +176,7 @@ def _load_toy(
 ) -> list[Item]:  # fmt: skip
     """``toy-<family>``: the family's held-out test split, drawn on the spot (``data_dir``/``offline`` unused);
     ``toy-<family>-4``: its problems with 4 parts only."""
-    _check_limit(limit)
+    check_limit(limit)
     from npr.eval.toy import TEST_SIZE, heldout_items
 
     return heldout_items(family, TEST_SIZE if limit is None else limit, parts=parts)
@@ -291,7 +289,7 @@ ALIASES: dict[str, str] = {
 }
 
 
-def _lookup(name: str) -> Benchmark | None:
+def lookup(name: str) -> Benchmark | None:
     key = name.strip().lower()
     return BENCHMARKS.get(ALIASES.get(key, key))
 
@@ -299,7 +297,7 @@ def _lookup(name: str) -> Benchmark | None:
 def instructions_for(spec: str) -> Mapping[str, str] | None:
     """The instructions, by prompt mode, of the registered benchmark ``spec`` names; None for the standard ones
     (and for data files and hub specs)."""
-    bench = _lookup(spec)
+    bench = lookup(spec)
     return bench.instructions if bench is not None else None
 
 
@@ -309,13 +307,13 @@ def get_benchmark(name: str) -> Benchmark:
     Raises:
         BenchmarkError: unknown name; the message suggests the closest names and lists them all.
     """
-    found = _lookup(name)
+    found = lookup(name)
     if found is None:
-        raise BenchmarkError(_unknown(name))
+        raise BenchmarkError(unknown_name(name))
     return found
 
 
-def _unknown(name: str) -> str:
+def unknown_name(name: str) -> str:
     """The unknown-name message: the closest known names, then all of them."""
     known = list(BENCHMARKS) + list(ALIASES)
     close = difflib.get_close_matches(name.strip().lower(), known, n=3, cutoff=0.6)
@@ -345,83 +343,3 @@ def load_benchmark(
             malformed data.
     """
     return get_benchmark(name).loader(limit=limit, data_dir=data_dir, offline=offline)
-
-
-def resolve(
-    spec: str,
-    *,
-    limit: int | None = None,
-    data_dir: str | Path | None = None,
-    offline: bool | None = None,
-    question: str | None = None,
-    answer: str | None = None,
-    id: str | None = None,
-    kind: str | None = None,
-) -> tuple[str, str, list[Item]]:
-    """Load what ``npr eval --benchmark SPEC`` names; returns ``(display name, grader kind, items)``.
-
-    ``spec`` is one of:
-
-    * a registered name or alias (``aime24``, ``hmmt_feb_2025``, ...): loaded by :func:`load_benchmark`; the field
-      mapping arguments must then be left unset, since the registry knows each set's fields;
-    * ``hf:OWNER/NAME``, ``hf:OWNER/NAME:SPLIT`` or ``hf:OWNER/NAME:CONFIG:SPLIT`` (split default ``test``): a hub
-      dataset, through :func:`load_hub`; display name ``OWNER/NAME:SPLIT``;
-    * a path to a JSON, JSON Lines or Parquet file (``.gz`` allowed): through :func:`load_file`; display name the
-      file name without its data suffix. A registered name wins over a file of the same name (write ``./gsm8k``).
-
-    For files and hub datasets, ``question``/``answer``/``id`` name the fields (defaults ``question``, ``answer``,
-    the row index) and ``kind`` the grader (default ``math``). ``limit`` keeps the first N items of any source.
-
-    Raises:
-        BenchmarkError: the spec names nothing loadable, or loading failed; the message says what to do.
-    """
-    _check_limit(limit)
-    text = spec.strip()
-    if not text:
-        raise BenchmarkError("empty benchmark spec; give a registered name, a data file or hf:owner/name[:split]")
-    q_field, a_field, grader = question or "question", answer or "answer", kind or "math"
-    if text.startswith("hf:"):
-        repo, config, split = _parse_hub_spec(text)
-        items = load_hub(
-            repo, split=split, config=config, question=q_field, answer=a_field, id=id, kind=grader, offline=offline
-        )
-        name = f"{repo}:{config}:{split}" if config else f"{repo}:{split}"
-        return name, grader, items if limit is None else items[:limit]
-    bench = _lookup(text)
-    if bench is not None:
-        given = [k for k, v in (("question", question), ("answer", answer), ("id", id), ("kind", kind)) if v]
-        if given and not (given == ["kind"] and kind == bench.kind):
-            raise BenchmarkError(
-                f"{bench.name} is a registered benchmark with known fields; {', '.join(given)} only apply to data "
-                f"files and hf: datasets (to load a file named {text!r}, write ./{text})"
-            )
-        return bench.name, bench.kind, bench.loader(limit=limit, data_dir=data_dir, offline=offline)
-    path = Path(text).expanduser()
-    if path.is_file():
-        items = load_file(path, question=q_field, answer=a_field, id=id, kind=grader)
-        return _display_name(path), grader, items if limit is None else items[:limit]
-    if data_suffix(text) is not None or os.sep in text or "/" in text:
-        raise BenchmarkError(f"benchmark file {text!r} does not exist (looked in {Path.cwd()})")
-    raise BenchmarkError(f"{_unknown(text)} A data file path or hf:owner/name[:split] also works.")
-
-
-def _parse_hub_spec(text: str) -> tuple[str, str | None, str]:
-    """``hf:OWNER/NAME[:[CONFIG:]SPLIT]`` -> (repo, config, split)."""
-    parts = text[len("hf:") :].split(":")
-    repo = parts[0]
-    owner, _, name = repo.partition("/")
-    if not owner or not name or "/" in name or len(parts) > 3 or any(not p for p in parts):
-        raise BenchmarkError(
-            f"bad hub spec {text!r}; write hf:OWNER/NAME, hf:OWNER/NAME:SPLIT or hf:OWNER/NAME:CONFIG:SPLIT"
-        )
-    if len(parts) == 3:
-        return repo, parts[1], parts[2]
-    return repo, None, parts[1] if len(parts) == 2 else "test"
-
-
-def _display_name(path: Path) -> str:
-    name = path.name
-    if name.lower().endswith(".gz"):
-        name = name[: -len(".gz")]
-    suffix = data_suffix(name)
-    return name[: -len(suffix)] if suffix else name

@@ -36,7 +36,7 @@ class EvalConfig:
 
     Attributes:
         model: HF model folder or hub id.
-        benchmarks: registry names, local files or ``hf:`` specs (:func:`npr.eval.benchmarks.resolve`).
+        benchmarks: registry names, local files or ``hf:`` specs (:func:`npr.eval.specs.resolve`).
         k: samples per problem (avg@k, pass@k, best@k).
         mode: "parallel" decodes blocks as real forks; "sequential" decodes the same format causally.
         prompt: "npr" asks for the NPR format; "plain" for a plain boxed answer (the sequential baseline).

@@ -85,7 +85,8 @@ def sample_seed(seed: int, benchmark: str, item_id: str, sample: int) -> int:
 
 def resolve_tasks(config: EvalConfig) -> list[Task]:
     """Load every benchmark of ``config`` (before any model is loaded, so a typo fails fast)."""
-    from npr.eval.benchmarks import instructions_for, resolve
+    from npr.eval.benchmarks import instructions_for
+    from npr.eval.specs import resolve
 
     tasks = []
     for spec in config.benchmarks:

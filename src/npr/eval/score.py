@@ -147,7 +147,7 @@ def score_file(
     grade_timeout: float = 10.0,
 ) -> dict[str, Any]:
     """Grade every response of ``path`` against ``benchmark``; write results/summary/report/plots into ``out``."""
-    from npr.eval.benchmarks import resolve
+    from npr.eval.specs import resolve
     from npr.eval.report import in_scope, summarize, write_outputs
     from npr.eval.runner import Task
     from npr.rewards import GradePool

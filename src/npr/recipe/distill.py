@@ -154,7 +154,7 @@ def verdict(text: str, finish_reason: str, correct: bool, *, require_parallel: b
 
 def load_problems(config: DistillConfig) -> tuple[str, list[Item]]:
     """The problems and their grader kind (files and ``hf:`` specs through ``npr eval``'s loader)."""
-    from npr.eval.benchmarks import resolve
+    from npr.eval.specs import resolve
 
     _, kind, items = resolve(config.data, limit=config.limit, question=config.question_field,
                              answer=config.answer_field, id=_id_field(config), kind=config.kind)  # fmt: skip

@@ -6,7 +6,7 @@ A source is one of
 * ``orz``: the ORZ math collection the paper trains on, from the hub (``Open-Reasoner-Zero/orz_math_57k_collection``)
   or, as ``orz:PATH``, a local copy of its JSON file;
 * anything ``npr eval --benchmark`` reads: a local JSON / JSON Lines / Parquet file with a field mapping, or an
-  ``hf:OWNER/NAME[:SPLIT]`` dataset (through :func:`npr.eval.benchmarks.resolve`).
+  ``hf:OWNER/NAME[:SPLIT]`` dataset (through :func:`npr.eval.specs.resolve`).
 
 :func:`build_prompts` writes the chosen prompts to one JSONL file (``id``, ``question``, ``answer``, ``kind``), the
 format the trainers and ``npr distill`` read, each row with its grader ``kind`` (and ``grade_options``). Before that, every question is compared with the configured
@@ -83,7 +83,7 @@ def load_source(source: PromptSource, *, seed: int = 0, offline: bool | None = N
     if spec == "orz" or spec.startswith("orz:"):
         kind, items = "math", _orz_items(spec[len("orz:") :] if spec.startswith("orz:") else None, offline=offline)
     else:
-        from npr.eval.benchmarks import resolve
+        from npr.eval.specs import resolve
 
         _, kind, items = resolve(spec, offline=offline, question=source.question_field, answer=source.answer_field,
                                  id=source.id_field, kind=source.kind)  # fmt: skip
@@ -159,7 +159,7 @@ def build_prompts(
     Ids become ``<source number>:<id>`` so that two sources cannot collide, and the prompts are shuffled with
     ``seed``. Returns what was written: the count per source and the overlaps found.
     """
-    from npr.eval.benchmarks import resolve
+    from npr.eval.specs import resolve
 
     chosen: list[tuple[int, Item, str]] = []
     counts = []

@@ -23,7 +23,8 @@ def measure_speed(model: str, benchmarks: Sequence[str], out: str | Path, *, lim
                   progress: bool = True) -> dict[str, Any]:  # fmt: skip
     """Time sequential against parallel decoding of the same responses; returns (and writes) ``speed.json``."""
     from npr.engine import SamplingParams
-    from npr.eval.benchmarks import instructions_for, resolve
+    from npr.eval.benchmarks import instructions_for
+    from npr.eval.specs import resolve
     from npr.eval.runner import sample_seed
     from npr.recipe.distill import load_engine
     from npr.tokens import encode_prompt
