@@ -59,6 +59,7 @@ class Event:
     branches: int | None = None
     finish_reason: str | None = None
     trajectory: object | None = None  # the Trajectory, on finish events from Engine.stream
+    logprob: float | None = None  # of a token event, when known as it is emitted (forced header tokens may not be)
 
 
 @dataclass
@@ -161,8 +162,10 @@ class Request:
                 for b in self.branches:
                     if not b.tokens or b.tokens[-1].id != close:
                         known = b.unfed == 0 and b.last_logprobs is not None
-                        b.append(close, False, float(b.last_logprobs[close]) if known else None)
+                        lp = float(b.last_logprobs[close]) if known else None
+                        b.append(close, False, lp)
                         self.total += 1
+                        events.append(Event("token", self.id, b.block, b.branch, close, False, logprob=lp))
             self.finish_reason = reason
             events.append(Event("finish", self.id, finish_reason=reason.value))
 
@@ -201,7 +204,7 @@ class Request:
         self.total += 1
         if seq.role is Role.TRUNK:
             self.path += 1
-        events.append(Event("token", self.id, seq.block, seq.branch, token_id, sampled))
+        events.append(Event("token", self.id, seq.block, seq.branch, token_id, sampled, logprob=lp))
 
     def _trunk_token(self, seq: Sequence, events: list[Event]) -> None:
         p = self.params

@@ -16,6 +16,7 @@ from npr.tokens.prompt import (
     PromptMode,
     build_messages,
     build_prompt,
+    encode_chat,
     encode_prompt,
     format_instruction,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "add_tags",
     "build_messages",
     "build_prompt",
+    "encode_chat",
     "cache_root",
     "default_cache_dir",
     "encode_prompt",

@@ -125,3 +125,33 @@ def encode_prompt(tokenizer: PreTrainedTokenizerBase, question: str, **kwargs: A
         if tokenizer.encode("a", add_special_tokens=True)[:1] == [bos]:
             ids.insert(0, int(bos))
     return ids
+
+
+def encode_chat(
+    tokenizer: PreTrainedTokenizerBase,
+    messages: list[dict[str, str]],
+    *,
+    instruction: str | None = None,
+    mode: PromptMode = "npr",
+) -> list[int]:
+    """Token ids of a conversation (``[{"role", "content"}, ...]``, ending with a user turn), ready for the answer.
+
+    The instruction of ``mode`` (or ``instruction``; ``""`` for none) follows the last user turn, as in
+    :func:`build_messages`. A conversation of one user turn, with or without a system turn before it, gives exactly
+    :func:`encode_prompt`'s ids: what the model was trained on.
+    """
+    if not messages or messages[-1].get("role") != "user":
+        raise ValueError("the conversation must end with a user turn: that is the turn the model answers")
+    system = messages[0]["content"] if messages[0].get("role") == "system" else None
+    rest = messages[1:] if system is not None else messages
+    if len(rest) == 1:
+        return encode_prompt(tokenizer, rest[0]["content"], instruction=instruction, system=system, mode=mode)
+    template = _chat_template(tokenizer)
+    last = {"role": "user", "content": _user_text(messages[-1]["content"], instruction, mode)}
+    turns = [dict(m) for m in messages[:-1]] + [last]
+    if template is None:  # base models: the turns in a plain layout, then the answer cue
+        body = "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in turns)
+        return encode_prompt(tokenizer, body, instruction="")
+    extra: dict[str, Any] = {"enable_thinking": False} if "enable_thinking" in template else {}
+    text = tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True, **extra)
+    return [int(i) for i in tokenizer.encode(text, add_special_tokens=False)]

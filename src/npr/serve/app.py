@@ -1,0 +1,394 @@
+"""The FastAPI application: OpenAI's chat and text completions over the engine loop, health, metrics and the viewer.
+
+Endpoints: ``POST /v1/chat/completions``, ``POST /v1/completions``, ``GET /v1/models`` (these three behind the API
+key when one is set), ``GET /health``, ``GET /metrics`` and the viewer (``GET /``, see :mod:`npr.serve.viewer`).
+
+Every error is OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``, with a 4xx status for bad
+input. An error after a stream has begun is its last ``data:`` line.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException
+
+from npr.engine import SamplingParams
+from npr.engine.sampling import derive_seed
+from npr.serve.config import ServeConfig
+from npr.serve.generation import Finished, Generation, GenerationError, usage
+from npr.serve.loop import EngineLoop
+from npr.serve.metrics import CONTENT_TYPE, Metrics
+from npr.serve.protocol import ChatRequest, CompletionRequest, error_body
+from npr.serve.stream import ChoiceStream, Delta
+from npr.serve.tree import tree_of_trajectory
+from npr.serve.viewer import add_viewer
+from npr.tokens import encode_chat
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None,
+                 type_: str = "invalid_request_error"):  # fmt: skip
+        super().__init__(message)
+        self.status, self.message, self.param, self.code, self.type = status, message, param, code, type_
+
+
+def _error(status: int, message: str, param=None, code=None, type_="invalid_request_error") -> JSONResponse:
+    return JSONResponse(error_body(message, type_, param, code), status_code=status)
+
+
+def _sse(obj: Any) -> str:
+    return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
+
+
+def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastAPI:
+    """The application around a (possibly still loading) engine loop; the loop starts and stops with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        loop.start()
+        yield
+        loop.stop()
+
+    app = FastAPI(title="npr", summary="OpenAI-compatible server over the native parallel engine", lifespan=lifespan)
+    app.state.loop, app.state.config, app.state.metrics = loop, config, metrics
+
+    # ---- errors -------------------------------------------------------------------------------------------------
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return _error(exc.status, exc.message, exc.param, exc.code, exc.type)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": "invalid"}
+        loc = [str(x) for x in first.get("loc", ()) if x != "body"]
+        param = ".".join(loc) or None
+        kind = first.get("type", "invalid")
+        if kind == "json_invalid":
+            msg = f"the body is not valid JSON: {first.get('ctx', {}).get('error', first.get('msg'))}"
+        elif kind == "extra_forbidden":
+            msg = f"unknown field {param!r}: see the API in docs/SERVING.md"
+        elif kind == "missing" and not loc:
+            msg = "the body must be a JSON object"
+        else:
+            msg = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
+        if len(errors) > 1:
+            msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        return _error(400, msg, param, kind)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code)
+        return _error(exc.status_code, str(exc.detail), None, code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        return _error(500, f"internal error: {type(exc).__name__}: {exc}", None, "internal_error", "server_error")
+
+    @app.middleware("http")
+    async def _guard(request: Request, call_next):
+        if request.url.path.startswith("/v1/"):
+            if config.api_key is not None:
+                auth = request.headers.get("authorization", "")
+                given = auth[7:] if auth[:7].lower() == "bearer " else ""
+                if not hmac.compare_digest(given.encode(), config.api_key.encode()):
+                    what = "no API key was given" if not auth else "the API key is not valid"
+                    return _error(401, f"{what}: send 'Authorization: Bearer <key>'", None, "invalid_api_key",
+                                  "authentication_error")  # fmt: skip
+            size = request.headers.get("content-length")
+            if size is not None and size.isdigit() and int(size) > config.max_body_bytes:
+                return _error(413, f"the body is {size} bytes; at most {config.max_body_bytes} are accepted", None,
+                              "too_large")  # fmt: skip
+        return await call_next(request)
+
+    # ---- plain endpoints ----------------------------------------------------------------------------------------
+
+    @app.get("/health")
+    async def health():
+        if loop.state == "ready":
+            return {"status": "ok", "model": config.model_name, "in_flight": loop.in_flight}
+        return JSONResponse({"status": loop.state, "error": loop.error}, status_code=503)
+
+    @app.get("/metrics")
+    async def prometheus():
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    @app.get("/v1/models")
+    async def models():
+        return {"object": "list", "data": [{
+            "id": config.model_name, "object": "model", "created": int(time.time()), "owned_by": "npr",
+            "max_model_len": config.max_model_len,
+        }]}  # fmt: skip
+
+    # ---- completions ------------------------------------------------------------------------------------------
+
+    def ready_engine():
+        if loop.state != "ready":
+            status = "still loading" if loop.state == "loading" else f"not running ({loop.error})"
+            raise ApiError(503, f"the model is {status}", None, "unavailable", "server_error")
+        return loop.engine
+
+    def prepare(req: ChatRequest | CompletionRequest, prompt_ids: list[int], param: str):
+        engine = ready_engine()
+        if req.model is not None and req.model != config.model_name:
+            raise ApiError(404, f"the model {req.model!r} does not exist here; this server has {config.model_name!r}",
+                           "model", "model_not_found")  # fmt: skip
+        if req.n > config.max_n:
+            raise ApiError(400, f"n={req.n} is more than this server allows ({config.max_n}, see --max-n)", "n",
+                           "n_too_large")  # fmt: skip
+        p = len(prompt_ids)
+        kv = engine.config.kv_budget
+        if p + 1 > kv:
+            raise ApiError(400, f"the prompt has {p} tokens, more than the KV budget of {kv} can hold with an answer",
+                           param, "context_length_exceeded")  # fmt: skip
+        budget = req.budget
+        limit = config.max_model_len or getattr(engine.model.config, "max_position_embeddings", None)
+        if limit is not None:
+            room = limit - p
+            if room < 1:
+                raise ApiError(400, f"the prompt has {p} tokens; this model's maximum context length is {limit}",
+                               param, "context_length_exceeded")  # fmt: skip
+            if budget is not None and budget > room:
+                raise ApiError(400, f"this model's maximum context length is {limit} tokens, but {p} in the prompt and "
+                               f"{budget} in the completion were asked for", "max_tokens", "context_length_exceeded")
+            budget = min(budget or config.default_max_tokens, room)
+        budget = budget or config.default_max_tokens
+        vocab = engine.model.get_input_embeddings().weight.shape[0]
+        if any(t >= vocab for t in prompt_ids):
+            raise ApiError(400, f"prompt token ids must be below the vocabulary size {vocab}", param, "invalid_value")
+        opts = req.npr
+        try:
+            params = [
+                SamplingParams(
+                    temperature=req.temperature, top_p=req.top_p, top_k=req.top_k,
+                    seed=None if req.seed is None else derive_seed(req.seed, i) % 2**62,
+                    max_tokens=budget, max_total_tokens=opts.max_total_tokens, max_branches=opts.max_branches,
+                )  # fmt: skip
+                for i in range(req.n)
+            ]
+        except ValueError as exc:
+            raise ApiError(400, str(exc), "npr", "invalid_value") from exc
+        streams = [
+            ChoiceStream(engine.tokenizer, engine.tags, engine.stop_ids, req.stops,
+                         reasoning_in_content=opts.reasoning_in_content or isinstance(req, CompletionRequest))
+            for _ in range(req.n)
+        ]  # fmt: skip
+        return engine, Generation(loop, prompt_ids, params, opts.mode, streams)
+
+    @app.post("/v1/chat/completions")
+    async def chat(req: ChatRequest, request: Request):
+        engine = ready_engine()
+        instruction, mode = config.prompt_instruction()
+        try:
+            ids = encode_chat(engine.tokenizer, req.conversation(), instruction=instruction, mode=mode)
+        except (ValueError, TypeError) as exc:  # e.g. a lone surrogate the tokenizer cannot encode
+            raise ApiError(400, f"the messages cannot be tokenised: {exc}", "messages", "invalid_value") from exc
+        engine, gen = prepare(req, ids, "messages")
+        return await respond(request, req, gen, engine, ids, chat=True)
+
+    @app.post("/v1/completions")
+    async def completions(req: CompletionRequest, request: Request):
+        engine = ready_engine()
+        try:
+            value = req.prompt_value()
+            ids = (
+                [int(t) for t in engine.tokenizer.encode(value, add_special_tokens=False)]
+                if isinstance(value, str) else list(value)
+            )  # fmt: skip
+        except (ValueError, TypeError) as exc:
+            raise ApiError(400, f"the prompt cannot be tokenised: {exc}", "prompt", "invalid_value") from exc
+        if not ids:
+            raise ApiError(400, "the prompt has no tokens", "prompt", "invalid_value")
+        engine, gen = prepare(req, ids, "prompt")
+        return await respond(request, req, gen, engine, ids, chat=False)
+
+    # ---- responses ----------------------------------------------------------------------------------------------
+
+    async def respond(request: Request, req, gen: Generation, engine, prompt_ids: list[int], chat: bool):
+        rid = ("chatcmpl-" if chat else "cmpl-") + secrets.token_hex(12)
+        created = int(time.time())
+        shape = _ChatShape(rid, created, config.model_name) if chat else _TextShape(rid, created, config.model_name)
+        want_logprobs = bool(req.logprobs) if chat else req.logprobs is not None
+
+        def tree(f: Finished):
+            return None if f.trajectory is None else tree_of_trajectory(f.trajectory, engine.tokenizer,
+                                                                        stop_ids=engine.stop_ids)  # fmt: skip
+
+        if req.stream:
+            return StreamingResponse(
+                stream(gen, shape, tree, want_logprobs, req.include_usage, len(prompt_ids)),
+                media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
+        acc = [_Accumulator() for _ in gen.handles]
+        finished: list[Finished | None] = [None] * len(gen.handles)
+        it = gen.run()
+        try:
+            while True:
+                try:
+                    i, item = await _next_or_disconnect(it, request)
+                except StopAsyncIteration:
+                    break
+                if isinstance(item, Finished):
+                    finished[i] = item
+                    acc[i].add(item.delta)
+                else:
+                    acc[i].add(item)
+        except GenerationError as exc:
+            raise ApiError(exc.status, exc.message, None, "engine_error" if exc.status >= 500 else "invalid_value",
+                           "server_error" if exc.status >= 500 else "invalid_request_error") from exc  # fmt: skip
+        except _Disconnected:
+            return Response(status_code=499)
+        finally:
+            gen.close()
+        choices = [shape.choice(i, a, f, tree(f), want_logprobs) for i, (a, f) in enumerate(zip(acc, finished))]
+        return shape.response(choices, usage(len(prompt_ids), finished, gen.streams))
+
+    async def stream(gen: Generation, shape, tree, want_logprobs: bool, include_usage: bool, prompt_len: int
+                     ) -> AsyncIterator[str]:  # fmt: skip
+        finished: list[Finished | None] = [None] * len(gen.handles)
+        try:
+            for i in range(len(gen.handles)):
+                first = shape.first(i)
+                if first is not None:
+                    yield _sse(first)
+            async for i, item in gen.run():
+                if isinstance(item, Finished):
+                    finished[i] = item
+                    yield _sse(shape.chunk(i, item.delta, want_logprobs, finish=item, tree=tree(item)))
+                else:
+                    yield _sse(shape.chunk(i, item, want_logprobs))
+            if include_usage:
+                yield _sse(shape.usage_chunk(usage(prompt_len, finished, gen.streams)))
+            yield "data: [DONE]\n\n"
+        except GenerationError as exc:
+            yield _sse(error_body(exc.message, "server_error" if exc.status >= 500 else "invalid_request_error", None,
+                                  "engine_error" if exc.status >= 500 else "invalid_value"))  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - the status line is sent: the error must travel as the last chunk
+            yield _sse(error_body(f"internal error: {type(exc).__name__}: {exc}", "server_error", None, "internal_error"))
+        finally:
+            gen.close()  # on a disconnect this runs when the server cancels the stream: the KV is freed now
+
+    add_viewer(app, loop=loop, config=config)
+    return app
+
+
+class _Disconnected(Exception):
+    pass
+
+
+async def _next_or_disconnect(it, request: Request):
+    """The next item of ``it``; raises :class:`_Disconnected` if the client leaves while we wait."""
+    import asyncio
+
+    task = asyncio.ensure_future(it.__anext__())
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=0.25)
+        if done:
+            return task.result()
+        if await request.is_disconnected():
+            task.cancel()
+            raise _Disconnected
+
+
+class _Accumulator:
+    def __init__(self):
+        self.reasoning, self.content, self.logprobs = [], [], []
+
+    def add(self, d: Delta) -> None:
+        self.reasoning.append(d.reasoning)
+        self.content.append(d.content)
+        self.logprobs.extend(d.logprobs)
+
+
+def _npr_delta(d: Delta) -> dict[str, Any]:
+    return {"tokens": d.tokens, "events": d.events}
+
+
+class _ChatShape:
+    """Chat completion objects and chunks."""
+
+    def __init__(self, rid: str, created: int, model: str):
+        self.base = {"id": rid, "created": created, "model": model}
+
+    def first(self, i: int) -> dict[str, Any]:
+        return {**self.base, "object": "chat.completion.chunk",
+                "choices": [{"index": i, "delta": {"role": "assistant", "content": ""}, "logprobs": None,
+                             "finish_reason": None}]}  # fmt: skip
+
+    def chunk(self, i: int, d: Delta, want_logprobs: bool, finish: Finished | None = None, tree=None):
+        delta: dict[str, Any] = {}
+        if d.reasoning:
+            delta["reasoning"] = delta["reasoning_content"] = d.reasoning
+        if d.content:
+            delta["content"] = d.content
+        npr = _npr_delta(d)
+        if finish is not None:
+            npr.update(tree=tree, finish_reason=finish.engine_reason)
+        choice = {"index": i, "delta": delta, "logprobs": {"content": d.logprobs} if want_logprobs else None,
+                  "finish_reason": finish.finish_reason if finish else None, "npr": npr}  # fmt: skip
+        return {**self.base, "object": "chat.completion.chunk", "choices": [choice]}
+
+    def usage_chunk(self, u):
+        return {**self.base, "object": "chat.completion.chunk", "choices": [], "usage": u}
+
+    def choice(self, i: int, a: _Accumulator, f: Finished, tree, want_logprobs: bool) -> dict[str, Any]:
+        reasoning = "".join(a.reasoning) or None
+        return {
+            "index": i,
+            "message": {"role": "assistant", "content": "".join(a.content), "reasoning": reasoning,
+                        "reasoning_content": reasoning},  # fmt: skip
+            "logprobs": {"content": a.logprobs} if want_logprobs else None,
+            "finish_reason": f.finish_reason,
+            "npr": {"tree": tree, "finish_reason": f.engine_reason},
+        }
+
+    def response(self, choices, u):
+        return {**self.base, "object": "chat.completion", "choices": choices, "usage": u}
+
+
+class _TextShape:
+    """Text completion objects and chunks (everything the model wrote is the text)."""
+
+    def __init__(self, rid: str, created: int, model: str):
+        self.base = {"id": rid, "created": created, "model": model}
+
+    def first(self, i: int):
+        return None
+
+    @staticmethod
+    def _logprobs(entries, offset: int = 0):
+        offsets, pos = [], offset
+        for e in entries:
+            offsets.append(pos)
+            pos += len(e["token"])
+        return {"tokens": [e["token"] for e in entries], "token_logprobs": [e["logprob"] for e in entries],
+                "top_logprobs": None, "text_offset": offsets}  # fmt: skip
+
+    def chunk(self, i: int, d: Delta, want_logprobs: bool, finish: Finished | None = None, tree=None):
+        npr = _npr_delta(d)
+        if finish is not None:
+            npr.update(tree=tree, finish_reason=finish.engine_reason)
+        choice = {"index": i, "text": d.content, "logprobs": self._logprobs(d.logprobs) if want_logprobs else None,
+                  "finish_reason": finish.finish_reason if finish else None, "npr": npr}  # fmt: skip
+        return {**self.base, "object": "text_completion", "choices": [choice]}
+
+    def usage_chunk(self, u):
+        return {**self.base, "object": "text_completion", "choices": [], "usage": u}
+
+    def choice(self, i: int, a: _Accumulator, f: Finished, tree, want_logprobs: bool) -> dict[str, Any]:
+        return {"index": i, "text": "".join(a.content), "logprobs": self._logprobs(a.logprobs) if want_logprobs else None,
+                "finish_reason": f.finish_reason, "npr": {"tree": tree, "finish_reason": f.engine_reason}}  # fmt: skip
+
+    def response(self, choices, u):
+        return {**self.base, "object": "text_completion", "choices": choices, "usage": u}
