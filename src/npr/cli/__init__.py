@@ -15,6 +15,7 @@ from npr.cli.bench import add_bench
 from npr.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from npr.cli.evaluate import add_eval
 from npr.cli.recipe import add_recipe
+from npr.cli.serve import add_serve
 from npr.cli.tools import add_format, add_tour_and_solve
 from npr.cli.toy import add_toy
 from npr.cli.train import add_train
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_tour_and_solve(commands)
     add_eval(commands)
     add_train(commands)
+    add_serve(commands)
     add_bench(commands)
     add_toy(commands)
     add_format(commands)

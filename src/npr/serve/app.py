@@ -9,6 +9,7 @@ input. An error after a stream has begun is its last ``data:`` line.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import secrets
@@ -72,7 +73,7 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
     async def _invalid(request: Request, exc: RequestValidationError):
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": "invalid"}
-        loc = [str(x) for x in first.get("loc", ()) if x != "body"]
+        loc = _field_path(first.get("loc", ()))
         param = ".".join(loc) or None
         kind = first.get("type", "invalid")
         if kind == "json_invalid":
@@ -96,21 +97,7 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
     async def _unexpected(request: Request, exc: Exception):
         return _error(500, f"internal error: {type(exc).__name__}: {exc}", None, "internal_error", "server_error")
 
-    @app.middleware("http")
-    async def _guard(request: Request, call_next):
-        if request.url.path.startswith("/v1/"):
-            if config.api_key is not None:
-                auth = request.headers.get("authorization", "")
-                given = auth[7:] if auth[:7].lower() == "bearer " else ""
-                if not hmac.compare_digest(given.encode(), config.api_key.encode()):
-                    what = "no API key was given" if not auth else "the API key is not valid"
-                    return _error(401, f"{what}: send 'Authorization: Bearer <key>'", None, "invalid_api_key",
-                                  "authentication_error")  # fmt: skip
-            size = request.headers.get("content-length")
-            if size is not None and size.isdigit() and int(size) > config.max_body_bytes:
-                return _error(413, f"the body is {size} bytes; at most {config.max_body_bytes} are accepted", None,
-                              "too_large")  # fmt: skip
-        return await call_next(request)
+    app.add_middleware(_Guard, config=config)
 
     # ---- plain endpoints ----------------------------------------------------------------------------------------
 
@@ -232,13 +219,10 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
             )
         acc = [_Accumulator() for _ in gen.handles]
         finished: list[Finished | None] = [None] * len(gen.handles)
-        it = gen.run()
+        left = asyncio.Event()
+        watch = asyncio.ensure_future(_watch_disconnect(request, gen, left))
         try:
-            while True:
-                try:
-                    i, item = await _next_or_disconnect(it, request)
-                except StopAsyncIteration:
-                    break
+            async for i, item in gen.run():
                 if isinstance(item, Finished):
                     finished[i] = item
                     acc[i].add(item.delta)
@@ -247,10 +231,11 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
         except GenerationError as exc:
             raise ApiError(exc.status, exc.message, None, "engine_error" if exc.status >= 500 else "invalid_value",
                            "server_error" if exc.status >= 500 else "invalid_request_error") from exc  # fmt: skip
-        except _Disconnected:
-            return Response(status_code=499)
         finally:
+            watch.cancel()
             gen.close()
+        if left.is_set():
+            return Response(status_code=499)  # nobody reads it: the client is gone
         choices = [shape.choice(i, a, f, tree(f), want_logprobs) for i, (a, f) in enumerate(zip(acc, finished))]
         return shape.response(choices, usage(len(prompt_ids), finished, gen.streams))
 
@@ -283,22 +268,60 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
     return app
 
 
-class _Disconnected(Exception):
-    pass
+class _Guard:
+    """ASGI middleware in front of ``/v1/*``: the API key (constant-time) and the body size. Written against ASGI
+    directly, because a BaseHTTPMiddleware wraps ``receive`` and hides a client's disconnect from the handler."""
+
+    def __init__(self, app, config: ServeConfig):
+        self.app, self.config = app, config
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        key = self.config.api_key
+        if key is not None:
+            auth = headers.get("authorization", "")
+            given = auth[7:] if auth[:7].lower() == "bearer " else ""
+            if not hmac.compare_digest(given.encode(), key.encode()):
+                what = "no API key was given" if not auth else "the API key is not valid"
+                response = _error(401, f"{what}: send 'Authorization: Bearer <key>'", None, "invalid_api_key",
+                                  "authentication_error")  # fmt: skip
+                return await response(scope, receive, send)
+        size = headers.get("content-length", "")
+        if size.isdigit() and int(size) > self.config.max_body_bytes:
+            response = _error(413, f"the body is {size} bytes; at most {self.config.max_body_bytes} are accepted", None,
+                              "too_large")  # fmt: skip
+            return await response(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
-async def _next_or_disconnect(it, request: Request):
-    """The next item of ``it``; raises :class:`_Disconnected` if the client leaves while we wait."""
-    import asyncio
+_TYPE_NAMES = {"str", "int", "float", "bool", "list", "dict", "none"}
 
-    task = asyncio.ensure_future(it.__anext__())
+
+def _field_path(loc) -> list[str]:
+    """The field names and indices of a validation error's location, without the body and union member names."""
+    out = []
+    for x in loc:
+        if isinstance(x, int):
+            out.append(str(x))
+        elif x == "body":
+            continue
+        elif not str(x).isidentifier() or str(x) in _TYPE_NAMES:
+            break  # pydantic names the union member it tried ('constrained-str', 'list[int]'): not a field
+        else:
+            out.append(str(x))
+    return out
+
+
+async def _watch_disconnect(request: Request, gen: Generation, left: asyncio.Event, every: float = 0.25) -> None:
+    """Abort ``gen`` when the client of a non-streaming request goes away (a stream notices on its next write)."""
     while True:
-        done, _ = await asyncio.wait({task}, timeout=0.25)
-        if done:
-            return task.result()
+        await asyncio.sleep(every)
         if await request.is_disconnected():
-            task.cancel()
-            raise _Disconnected
+            left.set()
+            gen.close()
+            return
 
 
 class _Accumulator:

@@ -71,13 +71,11 @@ class _ContentGate:
             if i >= 0:
                 self.stopped, self.pending = True, ""
                 return self._out(buf[:i].rstrip())
-        hold = len(buf) - len(buf.rstrip())
-        for s in self.stops:
-            for k in range(min(len(s) - 1, len(buf)), hold, -1):
-                if buf.endswith(s[:k]):
-                    hold = k
-                    break
-        cut = len(buf) - hold
+        # the longest end of buf that may begin a stop string, and the whitespace before it
+        k = max((n for s in self.stops for n in range(min(len(s) - 1, len(buf)), 0, -1) if buf.endswith(s[:n])),
+                default=0)  # fmt: skip
+        rest = buf[: len(buf) - k]
+        cut = len(rest.rstrip())
         self.pending = buf[cut:]
         return self._out(buf[:cut])
 
