@@ -67,7 +67,20 @@ def test_streamed_chat_adds_up_to_the_same_message_and_reports_forks_and_joins(s
     assert reasoning == reasoning2 == whole["message"]["reasoning_content"]
     assert content == whole["message"]["content"]
     events = [e for c in chunks for e in c["choices"][0].get("npr", {}).get("events", [])]
-    assert events == [{"type": "fork", "block": 0, "branches": 3}, {"type": "join", "block": 0}]
+    assert [{k: v for k, v in e.items() if k != "at"} for e in events] == [
+        {"type": "fork", "block": 0, "branches": 3}, {"type": "join", "block": 0}]
+    # in arrival order, with each event where it happened: the fork after </guideline>, the join before <takeaway>
+    order = []
+    for c in chunks:
+        npr = c["choices"][0].get("npr", {})
+        evs = list(npr.get("events", []))
+        for k, t in enumerate(npr.get("tokens", [])):
+            while evs and evs[0]["at"] <= k:
+                order.append(evs.pop(0)["type"])
+            order.append(t["text"])
+        order += [e["type"] for e in evs]
+    fork, join = order.index("fork"), order.index("join")
+    assert order[fork - 1] == "</guideline>" and "<takeaway>" in order[join + 1 : join + 4]
     tokens = [t for c in chunks for t in c["choices"][0].get("npr", {}).get("tokens", [])]
     assert {t["branch"] for t in tokens} == {None, 0, 1, 2}
     assert len(tokens) == usage_chunk["usage"]["completion_tokens"]

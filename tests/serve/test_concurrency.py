@@ -143,3 +143,34 @@ def test_an_engine_that_fails_mid_stream_ends_the_stream_with_an_error_chunk(npr
         assert requests.get(url + "/health", timeout=10).status_code == 503
         late = requests.post(url + "/v1/chat/completions", json={"messages": Q}, timeout=10)
         assert late.status_code == 503 and "device lost" in late.json()["error"]["message"]
+
+
+def test_preempted_requests_stream_every_token_once(npr_tokenizer, tiny_qwen3):
+    """A KV budget far too small for the load preempts requests, which restart from their prompts; their streams
+    still equal what each request gives alone."""
+    model = tiny_qwen3(len(npr_tokenizer), attn_implementation="sdpa")
+    app, loop = build(lambda: Engine(model, npr_tokenizer, EngineConfig(kv_budget=700, prefix_cache=False)),
+                      ServeConfig(model_name="tight"))  # fmt: skip
+    with BackgroundServer(app) as url:
+        wait_ready(url)
+
+        def body(i, stream):
+            return {"prompt": [100 + i] * 150, "max_tokens": 120, "seed": i, "stream": stream, "logprobs": 0}
+
+        alone = [requests.post(url + "/v1/completions", json=body(i, False), timeout=120).json() for i in range(6)]
+
+        def streamed(i):
+            chunks = sse(requests.post(url + "/v1/completions", json=body(i, True), timeout=300))
+            assert chunks[-1] == "[DONE]"
+            return chunks[:-1]
+
+        with ThreadPoolExecutor(6) as pool:
+            crowd = list(pool.map(streamed, range(6)))
+        preempted = sum(s.value for f in text_string_to_metric_families(requests.get(url + "/metrics").text)
+                        for s in f.samples if s.name == "npr:num_preemptions_total")  # fmt: skip
+        assert preempted > 0, "the load did not preempt anything: the test would prove nothing"
+        for one, chunks in zip(alone, crowd):
+            text = "".join(c["choices"][0]["text"] for c in chunks)
+            tokens = [t for c in chunks for t in c["choices"][0]["logprobs"]["tokens"]]
+            assert text == one["choices"][0]["text"]
+            assert tokens == one["choices"][0]["logprobs"]["tokens"]

@@ -258,6 +258,7 @@ class Request:
         self.path_at_fork = self.path
         self.fork_prefix = len(trunk.slots)
         self.branches = []
+        events.append(Event("fork", self.id, self.block, branches=k))  # before the branches' first (header) tokens
         for i in range(k):
             kv.share(trunk.slots)
             script = self.script.branches[self.block][i] if self.script is not None else None
@@ -276,7 +277,6 @@ class Request:
         trunk.closed = True
         self.pieces.extend(self.branches)
         self.branches_per_block.append(k)
-        events.append(Event("fork", self.id, self.block, branches=k))
 
     def _header_token(self, seq: Sequence, tid: int, events: list[Event]) -> None:
         """A forced header token; only the first has a known log-prob now, the rest come as their rows run."""

@@ -98,7 +98,7 @@ class Delta:
     content: str = ""
     logprobs: list[dict[str, Any]] = field(default_factory=list)  # canonical order, for the chat logprobs field
     tokens: list[dict[str, Any]] = field(default_factory=list)  # arrival order: block, branch, id, text, sampled
-    events: list[dict[str, Any]] = field(default_factory=list)  # fork and join
+    events: list[dict[str, Any]] = field(default_factory=list)  # fork and join; "at": tokens of this delta before it
 
     def __bool__(self) -> bool:
         return bool(self.reasoning or self.content or self.tokens or self.events)
@@ -145,10 +145,10 @@ class ChoiceStream:
             if e.kind == "token":
                 self._token(e, d)
             elif e.kind == "fork":
-                d.events.append({"type": "fork", "block": e.block, "branches": e.branches})
+                d.events.append({"type": "fork", "block": e.block, "branches": e.branches, "at": len(d.tokens)})
             elif e.kind == "join":
                 self._release_all(d)
-                d.events.append({"type": "join", "block": e.block})
+                d.events.append({"type": "join", "block": e.block, "at": len(d.tokens)})
         return d
 
     def finish(self) -> Delta:

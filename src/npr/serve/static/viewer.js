@@ -144,9 +144,17 @@ function onEvent(live, ev) {
   }
 }
 
+// At most one drawing per frame while tokens pour in; it always draws the latest view.
+let latest = null;
 function redraw(view) {
+  latest = view;
   if (pending) return;
-  pending = requestAnimationFrame(() => { pending = null; draw(view); });
+  pending = requestAnimationFrame(() => { pending = null; draw(latest); });
+}
+
+function drawNow(view) {
+  if (pending) { cancelAnimationFrame(pending); pending = null; }
+  draw(view);
 }
 
 async function ask() {
@@ -195,8 +203,15 @@ async function ask() {
         if (chunk.error) { live.error = chunk.error.message; continue; }
         for (const choice of chunk.choices || []) {
           const npr = choice.npr || {};
-          (npr.tokens || []).forEach((t) => onToken(live, t));
-          (npr.events || []).forEach((ev) => onEvent(live, ev));
+          const tokens = npr.tokens || [];
+          const events = npr.events || [];
+          // an event's `at` is the number of this chunk's tokens that came before it
+          let e = 0;
+          tokens.forEach((t, k) => {
+            while (e < events.length && events[e].at <= k) onEvent(live, events[e++]);
+            onToken(live, t);
+          });
+          while (e < events.length) onEvent(live, events[e++]);
           if (npr.tree) {
             const elapsed = (performance.now() - live.started) / 1000;
             live = Object.assign(fromTree(npr.tree, { question, elapsed }), { started: live.started });
@@ -213,7 +228,7 @@ async function ask() {
     controller = null;
     $("ask").disabled = false;
     $("stop").disabled = true;
-    draw(live);
+    drawNow(live);
   }
 }
 
