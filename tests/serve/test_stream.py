@@ -76,7 +76,7 @@ def test_branch_tokens_in_any_arrival_order_give_the_same_text(engines):
     # the branch tokens between fork and join, shuffled across branches but in order within each branch
     inside = events[fork + 1 : join]
     rng = random.Random(0)
-    for trial in range(5):
+    for _ in range(5):
         per = {}
         for e in inside:
             per.setdefault(e.branch, []).append(e)

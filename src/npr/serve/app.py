@@ -30,7 +30,8 @@ from npr.serve.generation import Finished, Generation, GenerationError, usage
 from npr.serve.loop import EngineLoop
 from npr.serve.metrics import CONTENT_TYPE, Metrics
 from npr.serve.protocol import ChatRequest, CompletionRequest, error_body
-from npr.serve.stream import ChoiceStream, Delta
+from npr.serve.shapes import Accumulator, ChatShape, TextShape
+from npr.serve.stream import ChoiceStream
 from npr.serve.tree import tree_of_trajectory
 from npr.serve.viewer import add_viewer
 from npr.tokens import encode_chat
@@ -76,14 +77,16 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
         loc = _field_path(first.get("loc", ()))
         param = ".".join(loc) or None
         kind = first.get("type", "invalid")
+        text = str(first.get("msg", "")).removeprefix("Value error, ")
         if kind == "json_invalid":
-            msg = f"the body is not valid JSON: {first.get('ctx', {}).get('error', first.get('msg'))}"
+            param = None  # the location is a character offset, not a field
+            msg = f"the body is not valid JSON: {first.get('ctx', {}).get('error', text)}"
         elif kind == "extra_forbidden":
             msg = f"unknown field {param!r}: see the API in docs/SERVING.md"
-        elif kind == "missing" and not loc:
+        elif not loc and kind in ("missing", "model_attributes_type", "dict_type"):
             msg = "the body must be a JSON object"
         else:
-            msg = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
+            msg = f"{param}: {text}" if param else text
         if len(errors) > 1:
             msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
         return _error(400, msg, param, kind)
@@ -115,10 +118,13 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
     async def models():
         return {"object": "list", "data": [{
             "id": config.model_name, "object": "model", "created": int(time.time()), "owned_by": "npr",
-            "max_model_len": config.max_model_len,
+            "max_model_len": context_limit(loop.engine) if loop.state == "ready" else config.max_model_len,
         }]}  # fmt: skip
 
     # ---- completions ------------------------------------------------------------------------------------------
+
+    def context_limit(engine) -> int | None:
+        return config.max_model_len or getattr(engine.model.config, "max_position_embeddings", None)
 
     def ready_engine():
         if loop.state != "ready":
@@ -140,7 +146,7 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
             raise ApiError(400, f"the prompt has {p} tokens, more than the KV budget of {kv} can hold with an answer",
                            param, "context_length_exceeded")  # fmt: skip
         budget = req.budget
-        limit = config.max_model_len or getattr(engine.model.config, "max_position_embeddings", None)
+        limit = context_limit(engine)
         if limit is not None:
             room = limit - p
             if room < 1:
@@ -205,7 +211,7 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
     async def respond(request: Request, req, gen: Generation, engine, prompt_ids: list[int], chat: bool):
         rid = ("chatcmpl-" if chat else "cmpl-") + secrets.token_hex(12)
         created = int(time.time())
-        shape = _ChatShape(rid, created, config.model_name) if chat else _TextShape(rid, created, config.model_name)
+        shape = ChatShape(rid, created, config.model_name) if chat else TextShape(rid, created, config.model_name)
         want_logprobs = bool(req.logprobs) if chat else req.logprobs is not None
 
         def tree(f: Finished):
@@ -217,7 +223,7 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
                 stream(gen, shape, tree, want_logprobs, req.include_usage, len(prompt_ids)),
                 media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        acc = [_Accumulator() for _ in gen.handles]
+        acc = [Accumulator() for _ in gen.handles]
         finished: list[Finished | None] = [None] * len(gen.handles)
         left = asyncio.Event()
         watch = asyncio.ensure_future(_watch_disconnect(request, gen, left))
@@ -322,96 +328,3 @@ async def _watch_disconnect(request: Request, gen: Generation, left: asyncio.Eve
             left.set()
             gen.close()
             return
-
-
-class _Accumulator:
-    def __init__(self):
-        self.reasoning, self.content, self.logprobs = [], [], []
-
-    def add(self, d: Delta) -> None:
-        self.reasoning.append(d.reasoning)
-        self.content.append(d.content)
-        self.logprobs.extend(d.logprobs)
-
-
-def _npr_delta(d: Delta) -> dict[str, Any]:
-    return {"tokens": d.tokens, "events": d.events}
-
-
-class _ChatShape:
-    """Chat completion objects and chunks."""
-
-    def __init__(self, rid: str, created: int, model: str):
-        self.base = {"id": rid, "created": created, "model": model}
-
-    def first(self, i: int) -> dict[str, Any]:
-        return {**self.base, "object": "chat.completion.chunk",
-                "choices": [{"index": i, "delta": {"role": "assistant", "content": ""}, "logprobs": None,
-                             "finish_reason": None}]}  # fmt: skip
-
-    def chunk(self, i: int, d: Delta, want_logprobs: bool, finish: Finished | None = None, tree=None):
-        delta: dict[str, Any] = {}
-        if d.reasoning:
-            delta["reasoning"] = delta["reasoning_content"] = d.reasoning
-        if d.content:
-            delta["content"] = d.content
-        npr = _npr_delta(d)
-        if finish is not None:
-            npr.update(tree=tree, finish_reason=finish.engine_reason)
-        choice = {"index": i, "delta": delta, "logprobs": {"content": d.logprobs} if want_logprobs else None,
-                  "finish_reason": finish.finish_reason if finish else None, "npr": npr}  # fmt: skip
-        return {**self.base, "object": "chat.completion.chunk", "choices": [choice]}
-
-    def usage_chunk(self, u):
-        return {**self.base, "object": "chat.completion.chunk", "choices": [], "usage": u}
-
-    def choice(self, i: int, a: _Accumulator, f: Finished, tree, want_logprobs: bool) -> dict[str, Any]:
-        reasoning = "".join(a.reasoning) or None
-        return {
-            "index": i,
-            "message": {"role": "assistant", "content": "".join(a.content), "reasoning": reasoning,
-                        "reasoning_content": reasoning},  # fmt: skip
-            "logprobs": {"content": a.logprobs} if want_logprobs else None,
-            "finish_reason": f.finish_reason,
-            "npr": {"tree": tree, "finish_reason": f.engine_reason},
-        }
-
-    def response(self, choices, u):
-        return {**self.base, "object": "chat.completion", "choices": choices, "usage": u}
-
-
-class _TextShape:
-    """Text completion objects and chunks (everything the model wrote is the text)."""
-
-    def __init__(self, rid: str, created: int, model: str):
-        self.base = {"id": rid, "created": created, "model": model}
-
-    def first(self, i: int):
-        return None
-
-    @staticmethod
-    def _logprobs(entries, offset: int = 0):
-        offsets, pos = [], offset
-        for e in entries:
-            offsets.append(pos)
-            pos += len(e["token"])
-        return {"tokens": [e["token"] for e in entries], "token_logprobs": [e["logprob"] for e in entries],
-                "top_logprobs": None, "text_offset": offsets}  # fmt: skip
-
-    def chunk(self, i: int, d: Delta, want_logprobs: bool, finish: Finished | None = None, tree=None):
-        npr = _npr_delta(d)
-        if finish is not None:
-            npr.update(tree=tree, finish_reason=finish.engine_reason)
-        choice = {"index": i, "text": d.content, "logprobs": self._logprobs(d.logprobs) if want_logprobs else None,
-                  "finish_reason": finish.finish_reason if finish else None, "npr": npr}  # fmt: skip
-        return {**self.base, "object": "text_completion", "choices": [choice]}
-
-    def usage_chunk(self, u):
-        return {**self.base, "object": "text_completion", "choices": [], "usage": u}
-
-    def choice(self, i: int, a: _Accumulator, f: Finished, tree, want_logprobs: bool) -> dict[str, Any]:
-        return {"index": i, "text": "".join(a.content), "logprobs": self._logprobs(a.logprobs) if want_logprobs else None,
-                "finish_reason": f.finish_reason, "npr": {"tree": tree, "finish_reason": f.engine_reason}}  # fmt: skip
-
-    def response(self, choices, u):
-        return {**self.base, "object": "text_completion", "choices": choices, "usage": u}
