@@ -64,7 +64,10 @@ def _view(args: argparse.Namespace) -> int:
     if not items:
         return fail("view", f"{path} holds no record to draw (a results.jsonl of npr eval, or npr distill's "
                             "samples.jsonl or corpus.jsonl)")  # fmt: skip
-    server = BackgroundServer(create_view_app(items, problems, str(path)), host=args.host, port=args.port)
+    try:
+        server = BackgroundServer(create_view_app(items, problems, str(path)), host=args.host, port=args.port)
+    except OSError as exc:
+        return fail("view", f"cannot listen on {args.host}:{args.port}: {exc}")
     url = server.start()
     print(f"npr view: {len(items)} trees from {path} at {url}  (Ctrl-C to stop)", file=sys.stderr)
     if not args.no_browser:

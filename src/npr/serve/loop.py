@@ -48,7 +48,10 @@ class Handle:
     sent_events: set = field(default_factory=set)
 
     def put(self, kind: str, payload: Any) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, (self.tag, kind, payload))
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, (self.tag, kind, payload))
+        except RuntimeError:
+            pass  # the server's event loop has closed (shutdown): nobody is waiting for this any more
 
 
 class EngineLoop:
