@@ -79,6 +79,8 @@ def level(url: str, questions: list[str], clients: int, total: int, body: dict) 
         t.join()
     wall = time.perf_counter() - t0
     lat = sorted(latencies)
+    if not lat:
+        raise SystemExit(f"every request at {clients} clients failed: {errors[:3]}")
 
     def pct(p: float) -> float:
         return lat[min(len(lat) - 1, int(round(p * (len(lat) - 1))))]

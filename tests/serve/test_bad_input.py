@@ -36,7 +36,7 @@ CASES = {
     "top_p zero": ({"messages": Q, "top_p": 0}, None, "top_p"),
     "n zero": ({"messages": Q, "n": 0}, None, "n"),
     "max_tokens zero": ({"messages": Q, "max_tokens": 0}, None, "max_tokens"),
-    "negative seed": ({"messages": Q, "seed": -1}, None, "seed"),
+    "seed beyond 64 bits": ({"messages": Q, "seed": 2**70}, None, "seed"),
     "disagreeing budgets": ({"messages": Q, "max_tokens": 5, "max_completion_tokens": 6}, None, None),
     "bad mode": ({"messages": Q, "npr": {"mode": "fast"}}, None, "npr.mode"),
     "total budget below the critical path": ({"messages": Q, "max_tokens": 20, "npr": {"max_total_tokens": 5}},

@@ -32,7 +32,6 @@ def test_the_trajectory_tree_and_the_text_tree_agree(traj_and_engine):
         assert a["takeaway"]["text"] == b["takeaway"]["text"]
     assert exact["conclusion"]["text"] == parsed["conclusion"]["text"] == "So 27 + 15 = \\boxed{42}."
     assert exact["answer"] == parsed["answer"] == "42"
-    assert exact["stats"] == parsed["stats"]
     # exact counts add up: every response token is in exactly one piece
     b = exact["blocks"][0]
     pieces = b["guideline"]["tokens"] + sum(x["tokens"] for x in b["branches"]) + b["takeaway"]["tokens"]

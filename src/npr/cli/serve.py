@@ -21,7 +21,7 @@ def _serve(args: argparse.Namespace) -> int:
         config = ServeConfig(
             model_name=args.served_model_name or model.name, host=args.host, port=args.port,
             api_key=args.api_key or os.environ.get("NPR_API_KEY") or None, max_n=args.max_n,
-            default_max_tokens=args.max_tokens, instruction=args.instruction,
+            default_max_tokens=args.max_tokens, instruction=args.instruction, max_model_len=args.max_model_len,
         )  # fmt: skip
         engine_config = EngineConfig(kv_budget=args.kv_budget, max_running=args.max_running,
                                      max_batch_tokens=args.max_batch_tokens)  # fmt: skip
@@ -106,6 +106,8 @@ def add_serve(commands) -> None:
     serve.add_argument("--max-n", type=int, default=16, help="the largest n a request may ask for")
     serve.add_argument("--max-tokens", type=int, default=1024,
                        help="critical-path budget of a request that sets no max_tokens")
+    serve.add_argument("--max-model-len", type=int, default=None,
+                       help="most prompt + critical-path tokens (default: the model's max_position_embeddings)")
     serve.add_argument("--instruction", default="npr",
                        help="what follows a chat question: npr (the NPR format instruction), plain, none, or any text")
     serve.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"], help="weights dtype")

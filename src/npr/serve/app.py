@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
@@ -33,7 +34,7 @@ from npr.serve.protocol import ChatRequest, CompletionRequest, error_body
 from npr.serve.shapes import Accumulator, ChatShape, TextShape
 from npr.serve.stream import ChoiceStream
 from npr.serve.tree import tree_of_trajectory
-from npr.serve.viewer import add_viewer
+from npr.serve.viewer import MAX_UPLOAD, add_viewer
 from npr.tokens import encode_chat
 
 
@@ -100,7 +101,7 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
     async def _unexpected(request: Request, exc: Exception):
         return _error(500, f"internal error: {type(exc).__name__}: {exc}", None, "internal_error", "server_error")
 
-    app.add_middleware(_Guard, config=config)
+    app.add_middleware(_Guard, config=config, limits={"/npr/trees": MAX_UPLOAD})
 
     # ---- plain endpoints ----------------------------------------------------------------------------------------
 
@@ -165,7 +166,7 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
             params = [
                 SamplingParams(
                     temperature=req.temperature, top_p=req.top_p, top_k=req.top_k,
-                    seed=None if req.seed is None else derive_seed(req.seed, i) % 2**62,
+                    seed=None if req.seed is None else derive_seed(req.seed, i),
                     max_tokens=budget, max_total_tokens=opts.max_total_tokens, max_branches=opts.max_branches,
                 )  # fmt: skip
                 for i in range(req.n)
@@ -174,7 +175,8 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
             raise ApiError(400, str(exc), "npr", "invalid_value") from exc
         streams = [
             ChoiceStream(engine.tokenizer, engine.tags, engine.stop_ids, req.stops,
-                         reasoning_in_content=opts.reasoning_in_content or isinstance(req, CompletionRequest))
+                         reasoning_in_content=opts.reasoning_in_content or isinstance(req, CompletionRequest),
+                         strip=not isinstance(req, CompletionRequest))
             for _ in range(req.n)
         ]  # fmt: skip
         return engine, Generation(loop, prompt_ids, params, opts.mode, streams)
@@ -183,9 +185,12 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
     async def chat(req: ChatRequest, request: Request):
         engine = ready_engine()
         instruction, mode = config.prompt_instruction()
-        try:
-            ids = encode_chat(engine.tokenizer, req.conversation(), instruction=instruction, mode=mode)
-        except (ValueError, TypeError) as exc:  # e.g. a lone surrogate the tokenizer cannot encode
+        from jinja2 import TemplateError
+
+        try:  # in a worker thread: a long conversation must not stall every other stream
+            ids = await run_in_threadpool(encode_chat, engine.tokenizer, req.conversation(), instruction=instruction,
+                                          mode=mode)  # fmt: skip
+        except (ValueError, TypeError, TemplateError) as exc:  # e.g. turns the model's chat template refuses
             raise ApiError(400, f"the messages cannot be tokenised: {exc}", "messages", "invalid_value") from exc
         engine, gen = prepare(req, ids, "messages")
         return await respond(request, req, gen, engine, ids, chat=True)
@@ -195,10 +200,10 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
         engine = ready_engine()
         try:
             value = req.prompt_value()
-            ids = (
-                [int(t) for t in engine.tokenizer.encode(value, add_special_tokens=False)]
-                if isinstance(value, str) else list(value)
-            )  # fmt: skip
+            if isinstance(value, str):
+                ids = [int(t) for t in await run_in_threadpool(engine.tokenizer.encode, value, add_special_tokens=False)]
+            else:
+                ids = list(value)
         except (ValueError, TypeError) as exc:
             raise ApiError(400, f"the prompt cannot be tokenised: {exc}", "prompt", "invalid_value") from exc
         if not ids:
@@ -275,18 +280,22 @@ def create_app(loop: EngineLoop, config: ServeConfig, metrics: Metrics) -> FastA
 
 
 class _Guard:
-    """ASGI middleware in front of ``/v1/*``: the API key (constant-time) and the body size. Written against ASGI
-    directly, because a BaseHTTPMiddleware wraps ``receive`` and hides a client's disconnect from the handler."""
+    """ASGI middleware: the API key on ``/v1/*`` and ``/npr/*`` (constant-time), and the body size of every request
+    there, counted as it arrives (a chunked body has no Content-Length to trust). Written against ASGI directly,
+    because a BaseHTTPMiddleware wraps ``receive`` and hides a client's disconnect from the handler."""
 
-    def __init__(self, app, config: ServeConfig):
+    GUARDED = ("/v1/", "/npr/")
+
+    def __init__(self, app, config: ServeConfig, limits: dict[str, int] | None = None):
         self.app, self.config = app, config
+        self.limits = limits or {}  # path -> its own body limit (the viewer's uploads of saved results)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if scope["type"] != "http" or not scope["path"].startswith(self.GUARDED):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         key = self.config.api_key
-        if key is not None:
+        if key is not None and scope["path"] != "/npr/info":  # the page asks /npr/info whether it needs a key
             auth = headers.get("authorization", "")
             given = auth[7:] if auth[:7].lower() == "bearer " else ""
             if not hmac.compare_digest(given.encode(), key.encode()):
@@ -294,12 +303,35 @@ class _Guard:
                 response = _error(401, f"{what}: send 'Authorization: Bearer <key>'", None, "invalid_api_key",
                                   "authentication_error")  # fmt: skip
                 return await response(scope, receive, send)
+        limit = self.limits.get(scope["path"], self.config.max_body_bytes)
+        too_large = _error(413, f"the body is over {limit} bytes, the most accepted here", None, "too_large")
         size = headers.get("content-length", "")
-        if size.isdigit() and int(size) > self.config.max_body_bytes:
-            response = _error(413, f"the body is {size} bytes; at most {self.config.max_body_bytes} are accepted", None,
-                              "too_large")  # fmt: skip
-            return await response(scope, receive, send)
-        return await self.app(scope, receive, send)
+        if size.isdigit() and int(size) > limit:
+            return await too_large(scope, receive, send)
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
+            return await self.app(scope, receive, send)
+        # Read the whole body first, counting, then hand it on; later receives go to the client (disconnects).
+        chunks, total = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left before its body was complete
+            total += len(message.get("body", b""))
+            if total > limit:
+                return await too_large(scope, receive, send)
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
 
 
 _TYPE_NAMES = {"str", "int", "float", "bool", "list", "dict", "none"}

@@ -56,7 +56,7 @@ class Generation:
             if kind == "events":
                 delta = stream.feed(payload)
                 if stream.stopped:
-                    self.loop.abort(self.handles[i])
+                    self.loop.abort(self.handles[i], reason="stop")
                 if delta:
                     yield i, delta
             elif kind == "finish":

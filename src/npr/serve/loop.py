@@ -42,8 +42,8 @@ class Handle:
     done: bool = False
     submitted: float = field(default_factory=time.perf_counter)
     first_token: bool = False
-    # restart bookkeeping: tokens delivered and seen since the last restart, per (block, branch)
-    sent: Counter = field(default_factory=Counter)
+    # restart bookkeeping, per (block, branch): the token ids delivered, and how many were seen since the last restart
+    sent: dict = field(default_factory=dict)
     seen: Counter = field(default_factory=Counter)
     sent_events: set = field(default_factory=set)
 
@@ -84,16 +84,24 @@ class EngineLoop:
 
     def submit(self, handle: Handle) -> None:
         self._commands.put(("submit", handle))
+        self._answer_if_dead()
+
+    def _answer_if_dead(self) -> None:
+        # The thread answers what is queued when it dies, then exits: anything queued later is answered here.
+        if self.state == "dead":
+            self._fail_pending()
 
     def call(self, fn: Callable[[Engine], Any]) -> concurrent.futures.Future:
         """Run ``fn(engine)`` on the loop thread between two steps (where reading the engine's state is safe)."""
         fut: concurrent.futures.Future = concurrent.futures.Future()
         self._commands.put(("call", (fn, fut)))
+        self._answer_if_dead()
         return fut
 
-    def abort(self, handle: Handle) -> None:
+    def abort(self, handle: Handle, reason: str = "aborted") -> None:
+        """End ``handle``'s request now and free its KV; ``reason`` is what the metrics count it as."""
         if not handle.done:
-            self._commands.put(("abort", handle))
+            self._commands.put(("abort", (handle, reason)))
 
     @property
     def in_flight(self) -> int:
@@ -152,9 +160,11 @@ class EngineLoop:
                     fut.set_result(fn(self.engine))
                 except Exception as exc:  # noqa: BLE001 - handed to the caller
                     fut.set_exception(exc)
-            elif kind == "abort" and h.request_id in self._handles:
+            elif kind == "abort" and h[0].request_id in self._handles:
+                h, reason = h
                 traj = self.engine.abort(h.request_id)  # frees its KV now
-                self.metrics.finished("aborted")
+                self.metrics.finished(reason)
+                self.metrics.e2e.observe(time.perf_counter() - h.submitted)
                 self._end(h, "finish", traj)
             try:
                 cmd = self._commands.get_nowait()
@@ -178,6 +188,7 @@ class EngineLoop:
 
     def _dispatch(self, events: list[Event]) -> None:
         per: dict[str, list[Event]] = {}
+        broken: set[str] = set()  # requests whose rerun after a preemption differs from what was delivered
         for e in events:
             h = self._handles.get(e.request_id)
             if h is None:
@@ -188,10 +199,14 @@ class EngineLoop:
                 continue
             if e.kind == "token":
                 key = (e.block, e.branch)
+                sent = h.sent.setdefault(key, [])
+                n = h.seen[key]
                 h.seen[key] += 1
-                if h.seen[key] <= h.sent[key]:
-                    continue  # a repeat after a restart: already delivered
-                h.sent[key] += 1
+                if n < len(sent):  # a repeat after a restart: delivered already, if it is the same token
+                    if sent[n] != e.token_id:
+                        broken.add(e.request_id)
+                    continue
+                sent.append(e.token_id)
                 self.metrics.generation_tokens.inc()
                 if not h.first_token:
                     h.first_token = True
@@ -204,6 +219,15 @@ class EngineLoop:
                     self.metrics.forks.inc()
                     self.metrics.branches.inc(e.branches)
             per.setdefault(e.request_id, []).append(e)
+        for rid in broken:
+            # Rerun on other batch shapes, the kernels may round differently (GPUs): a client must never get a
+            # splice of two runs, so the choice ends with an error instead.
+            h = self._handles[rid]
+            self.engine.abort(rid)
+            self.metrics.finished("aborted")
+            per.pop(rid, None)
+            self._end(h, "error", (500, "the request was preempted and its rerun did not reproduce the tokens already "
+                                        "sent; retry it, or give the server more KV room (--kv-budget)"))
         for rid, evs in per.items():
             h = self._handles[rid]
             h.put("events", evs)

@@ -22,6 +22,15 @@ Text = Annotated[str, StringConstraints(max_length=1_000_000)]
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_defaults(cls, data):
+        # OpenAI's API treats an explicit null as "not given", and SDKs and proxies send nulls.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None or k not in cls.model_fields
+                    or cls.model_fields[k].is_required()}  # fmt: skip
+        return data
+
 
 class NprOptions(_Strict):
     """The ``npr`` extension of a request.
@@ -69,7 +78,7 @@ class _Sampling(_Strict):
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     top_k: int = Field(default=0, ge=0)
     max_tokens: int | None = Field(default=None, ge=1)
-    seed: int | None = Field(default=None, ge=0, lt=2**62)
+    seed: int | None = Field(default=None, ge=-(2**63), lt=2**64)
     stop: str | list[str] | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None

@@ -61,8 +61,8 @@ def trees_of_jsonl(text: str, tokenizer=None, stop_ids: frozenset[int] = frozens
             if not isinstance(rec, dict):
                 raise ValueError(f"it is a JSON {type(rec).__name__}, not an object")
             item = tree_of_record(rec, tokenizer, stop_ids)
-        except (ValueError, KeyError, TypeError) as exc:
-            problems.append(f"line {n}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - any record that cannot be drawn is reported, never fatal
+            problems.append(f"line {n}: {type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else f"line {n}: {exc}")
             continue
         item["title"] = _title(rec, n)
         items.append(item)

@@ -54,12 +54,13 @@ class Detokenizer:
 
 
 class _ContentGate:
-    """Holds back content that may be whitespace at the end or the start of a stop string."""
+    """Holds back content that may be the start of a stop string, and with ``strip`` whitespace at either end."""
 
-    def __init__(self, stops: list[str]):
+    def __init__(self, stops: list[str], strip: bool = True):
         self.stops = stops
+        self.strip = strip
         self.pending = ""
-        self.started = False
+        self.started = not strip
         self.stopped = False
 
     def push(self, text: str) -> str:
@@ -70,17 +71,17 @@ class _ContentGate:
             i = buf.find(s)
             if i >= 0:
                 self.stopped, self.pending = True, ""
-                return self._out(buf[:i].rstrip())
-        # the longest end of buf that may begin a stop string, and the whitespace before it
+                return self._out(buf[:i].rstrip() if self.strip else buf[:i])
+        # the longest end of buf that may begin a stop string (and, when stripping, the whitespace before it)
         k = max((n for s in self.stops for n in range(min(len(s) - 1, len(buf)), 0, -1) if buf.endswith(s[:n])),
                 default=0)  # fmt: skip
         rest = buf[: len(buf) - k]
-        cut = len(rest.rstrip())
+        cut = len(rest.rstrip()) if self.strip else len(rest)
         self.pending = buf[cut:]
         return self._out(buf[:cut])
 
     def end(self) -> str:
-        out, self.pending = self.pending.rstrip(), ""
+        out, self.pending = (self.pending.rstrip() if self.strip else self.pending), ""
         return self._out(out) if not self.stopped else ""
 
     def _out(self, text: str) -> str:
@@ -113,20 +114,21 @@ class ChoiceStream:
         stop_ids: ids that end a response (EOS); counted, never shown.
         stops: stop strings, matched in the content.
         reasoning_in_content: everything goes to ``content`` (blocks included), nothing to ``reasoning``.
+        strip: drop the content's leading and trailing whitespace (chat); text completions keep every character.
     """
 
     def __init__(self, tokenizer, tags: TagIds, stop_ids: frozenset[int], stops: list[str] = (),
-                 reasoning_in_content: bool = False):  # fmt: skip
+                 reasoning_in_content: bool = False, strip: bool = True):  # fmt: skip
         self.tokenizer = tokenizer
         self.tags = tags
         self.stop_ids = stop_ids
         self.all_content = reasoning_in_content
-        self.gate = _ContentGate(list(stops))
+        self.gate = _ContentGate(list(stops), strip=strip)
         self.trunk = Detokenizer(tokenizer)
         self.branch_detok: dict[tuple[int, int], Detokenizer] = {}
         self.in_block = False
-        # The open block's branches (its header tokens come before its fork event, so a block opens at its first
-        # branch token): text held per branch, which branches closed, and the branch released live.
+        # The open block's branches (a block opens at its first branch token): text held per branch, which
+        # branches closed, and the branch released live.
         self.block: int | None = None
         self.held: dict[int, list[tuple[str, dict[str, Any] | None]]] = {}
         self.closed: set[int] = set()
@@ -141,7 +143,11 @@ class ChoiceStream:
 
     def feed(self, events: list[Event]) -> Delta:
         d = Delta()
+        if self.stopped:
+            return d  # the content hit a stop string: nothing after it is the client's, while the abort lands
         for e in events:
+            if self.stopped:
+                break
             if e.kind == "token":
                 self._token(e, d)
             elif e.kind == "fork":
@@ -154,6 +160,8 @@ class ChoiceStream:
     def finish(self) -> Delta:
         """Whatever is still held: the last bytes of each sequence, the held branches, held content."""
         d = Delta()
+        if self.stopped:
+            return d
         for (block, branch), det in sorted(self.branch_detok.items()):
             text = det.flush()
             if text and block == self.block:
@@ -208,9 +216,7 @@ class ChoiceStream:
         if reasoning and not self.all_content:
             self._emit_reasoning(text, lp, d)
         else:
-            d.content += self.gate.push(text)
-            if lp is not None:
-                d.logprobs.append(lp)
+            self._emit_content(text, lp, d)
 
     def _branch_text(self, branch: int, text: str, lp, d: Delta) -> None:
         if branch == self.cursor:
@@ -220,10 +226,16 @@ class ChoiceStream:
 
     def _emit_reasoning(self, text: str, lp, d: Delta) -> None:
         if self.all_content:
-            d.content += self.gate.push(text)
-        else:
-            d.reasoning += text
+            return self._emit_content(text, lp, d)
+        d.reasoning += text
         if lp is not None:
+            d.logprobs.append(lp)
+
+    def _emit_content(self, text: str, lp, d: Delta) -> None:
+        if self.gate.stopped:
+            return
+        d.content += self.gate.push(text)
+        if lp is not None and not self.gate.stopped:  # the token that completes a stop string is not the client's
             d.logprobs.append(lp)
 
     def _release_all(self, d: Delta) -> None:

@@ -25,15 +25,12 @@ from __future__ import annotations
 from typing import Any
 
 from npr.engine import Trajectory
-from npr.schema import last_boxed, parse
+from npr.schema import TAGS, last_boxed, parse
 from npr.schema.structure import split_number
 from npr.topology import SegmentKind
 
-_TAGS = ("<guideline>", "</guideline>", "<plan>", "</plan>", "<step>", "</step>", "<takeaway>", "</takeaway>")
-
-
 def _strip_tags(text: str) -> str:
-    for tag in _TAGS:
+    for tag in TAGS:
         text = text.replace(tag, "")
     return text.strip()
 

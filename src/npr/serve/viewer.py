@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -45,7 +46,7 @@ def add_viewer(app: FastAPI, *, loop=None, config=None, preloaded: dict[str, Any
     @app.post("/npr/trees")
     async def trees(request: Request):
         body = await request.body()
-        if len(body) > MAX_UPLOAD:
+        if len(body) > MAX_UPLOAD:  # npr serve's guard counts the body as it comes; npr view has no guard
             return JSONResponse(error_body(f"the file is {len(body)} bytes; at most {MAX_UPLOAD} are drawn", code="too_large"),
                                 status_code=413)  # fmt: skip
         try:
@@ -54,7 +55,8 @@ def add_viewer(app: FastAPI, *, loop=None, config=None, preloaded: dict[str, Any
             return JSONResponse(error_body(f"the file is not UTF-8 text: {exc}", code="invalid_value"), status_code=400)
         engine = loop.engine if loop is not None and loop.state == "ready" else None
         tokenizer = engine.tokenizer if engine is not None else None
-        items, problems = trees_of_jsonl(text, tokenizer, engine.stop_ids if engine is not None else frozenset())
+        stop_ids = engine.stop_ids if engine is not None else frozenset()
+        items, problems = await run_in_threadpool(trees_of_jsonl, text, tokenizer, stop_ids)  # off the event loop
         return {"items": items, "problems": problems}
 
 

@@ -254,7 +254,9 @@ function select(i) {
 }
 
 async function loadFile(file) {
-  const r = await fetch("/npr/trees", { method: "POST", body: await file.text() });
+  const headers = {};
+  if ($("api-key").value) headers.Authorization = "Bearer " + $("api-key").value;
+  const r = await fetch("/npr/trees", { method: "POST", headers, body: await file.text() });
   const data = await r.json();
   if (!r.ok) { $("problems").textContent = data.error ? data.error.message : r.statusText; return; }
   showItems(data);
