@@ -583,14 +583,6 @@ def test_the_model_shortcut_brings_its_own_tokenizer(char_tokenizer_dir, tmp_pat
     assert json.loads(capsys.readouterr().out)["steps"] == 1
 
 
-def test_rl_under_a_launcher_is_refused_before_the_model_loads(char_tokenizer_dir, tmp_path, monkeypatch, no_model):
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    prompts = write_jsonl(tmp_path / "prompts.jsonl", [PROMPT, {**PROMPT, "id": "b"}])
-    with pytest.raises(ValueError, match="npr train rl runs in one process"):
-        train_rl(from_dict(RLConfig, rl_dict(char_tokenizer_dir, prompts)), tmp_path / "run", **QUIET)
-    assert not (tmp_path / "run").exists()
-
-
 def test_lora_dropout_with_gradient_checkpointing_is_refused_for_rl(char_tokenizer_dir, tmp_path):
     d = rl_dict(char_tokenizer_dir, tmp_path / "p.jsonl",
                 model={"lora_r": 4, "lora_dropout": 0.1, "gradient_checkpointing": True})  # fmt: skip

@@ -34,16 +34,26 @@ def latest(out: Path) -> tuple[int, Path] | None:
     return found[-1] if found else None
 
 
-def save(out: Path, step: int, write, keep: int | None) -> Path:
-    """Call ``write(tmp_folder)`` then move it to ``step-N``; prune to the newest ``keep``."""
+def staging_dir(out: Path, step: int) -> Path:
+    """Where checkpoint ``step`` is built before it is renamed into place."""
     final = checkpoint_dir(out, step)
-    tmp = final.with_name(final.name + ".tmp")
+    return final.with_name(final.name + ".tmp")
+
+
+def begin(out: Path, step: int) -> Path:
+    """An empty staging folder for checkpoint ``step`` (what a killed save left there is dropped)."""
+    tmp = staging_dir(out, step)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    write(tmp)
+    return tmp
+
+
+def finish(out: Path, step: int, keep: int | None) -> Path:
+    """Move the staging folder to ``step-N`` and prune to the newest ``keep`` checkpoints."""
+    final = checkpoint_dir(out, step)
     if final.exists():
         shutil.rmtree(final)
-    tmp.rename(final)
+    staging_dir(out, step).rename(final)
     if keep is not None:
         for _, old in list_checkpoints(out)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)

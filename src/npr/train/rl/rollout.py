@@ -2,7 +2,9 @@
 
 The engine runs in the trainer's process on the policy's own parameter tensors. Every rollout's sampling seed
 derives from (run seed, the prompt's position in the prompt stream, its index in the group), so a resumed run
-samples exactly what an uninterrupted one would.
+samples exactly what an uninterrupted one would. Under a launcher each rank decodes its share of the groups and
+all ranks gather them (:mod:`npr.train.rl.ranks`): the seeds do not depend on who decodes, so the batch is the
+same at any world size.
 
 A group is kept when at least two of its rollouts pass the filters; with dynamic sampling (DAPO) a group is also
 dropped when all its kept rewards are equal (no signal), and more prompts are drawn until B groups are kept or
@@ -22,6 +24,7 @@ from npr.schema import parse, validate
 from npr.train.config.rl import RLConfig
 from npr.train.filters import Candidate, drop_reasons
 from npr.train.prompts import PromptItem, PromptStream
+from npr.train.rl.ranks import Ranks
 from npr.train.rewards import RewardContext, reward
 
 
@@ -72,8 +75,9 @@ class RolloutCollector:
     """Draws prompts from ``stream`` and turns them into rewarded, filtered rollouts (see the module docstring)."""
 
     def __init__(self, engine: Engine, items: Sequence[PromptItem], prompt_ids: Sequence[list[int]],
-                 stream: PromptStream, config: RLConfig):  # fmt: skip
+                 stream: PromptStream, config: RLConfig, ranks: Ranks = Ranks()):  # fmt: skip
         self.engine, self.items, self.prompt_ids, self.stream, self.config = engine, items, prompt_ids, stream, config
+        self.ranks = ranks
         r = config.rollout
         self.base_params = dict(
             temperature=r.temperature, top_p=r.top_p, top_k=r.top_k, max_tokens=r.max_tokens,
@@ -81,19 +85,26 @@ class RolloutCollector:
         )  # fmt: skip
 
     def _sample(self, draws: list[tuple[int, int]]) -> list[Rollout]:
+        """The rollouts of ``draws`` (one group each), in draw order. Each rank decodes and rewards its share of
+        the groups; every rank gets them all (see :mod:`npr.train.rl.ranks`)."""
         cfg = self.config
         g_size = cfg.rollout.group_size
+        mine = self.ranks.mine(len(draws))
         prompts, params = [], []
-        for position, index in draws:
+        for d in mine:
+            position, index = draws[d]
             for g in range(g_size):
                 prompts.append(self.prompt_ids[index])
                 params.append(SamplingParams(seed=derive_seed(cfg.seed, position, g), **self.base_params))
-        trajs = self.engine.generate(prompts, params, mode=cfg.rollout.mode)
-        out = []
+        trajs = self.engine.generate(prompts, params, mode=cfg.rollout.mode) if prompts else []
+        groups: dict[int, list[Rollout]] = {}
         for j, traj in enumerate(trajs):
-            position, index = draws[j // g_size]
-            out.append(self._rollout(self.items[index], position, traj))
-        return out
+            d = mine[j // g_size]
+            position, index = draws[d]
+            groups.setdefault(d, []).append(self._rollout(self.items[index], position, traj))
+        for other in self.ranks.gather(groups) if self.ranks.world > 1 else []:
+            groups.update(other)
+        return [r for d in range(len(draws)) for r in groups[d]]
 
     def _rollout(self, item: PromptItem, group: int, traj: Trajectory) -> Rollout:
         cfg = self.config

@@ -8,13 +8,17 @@ off-policy.
 ``accelerate`` supplies devices, DDP, mixed precision and ``save_state``/``load_state``; the loop, the rollouts and
 the losses are npr's. Outputs in ``DIR``: config.yaml, metrics.jsonl (one line per step), checkpoints/step-N/
 (accelerate state + HF model), model/ (the final HF model), summary.json, and tensorboard/ when asked.
+
+Under ``torchrun`` or ``accelerate launch`` (DDP), each rank decodes its share of the groups on its replica, every
+rank gathers the whole batch before filters and advantages, and each trains on its share of every mini-batch
+(:mod:`npr.train.rl.ranks`): the result equals one process's over the same global batch. Checkpoints written at
+one world size resume at any other.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,7 @@ from npr.train.model import (
 )
 from npr.train.prompts import PromptStream, load_prompts
 from npr.train.rl import checkpoint
+from npr.train.rl.ranks import Ranks
 from npr.train.rl.progress import Progress
 from npr.train.rl.rollout import Collected, RolloutCollector, rollout_metrics
 from npr.train.rl.update import PolicyUpdate, TrainItem
@@ -76,16 +81,11 @@ class RLTrainer:
     def __init__(self, config: RLConfig, out: str | Path, *, resume: bool = False, command: str = "npr train rl",
                  progress: bool = True, log=print):  # fmt: skip
         from accelerate import Accelerator
-        from accelerate.utils import ProjectConfiguration
+        from accelerate.utils import DistributedDataParallelKwargs, ProjectConfiguration
         from transformers import get_scheduler
 
         self.config, self.out, self.log = config, Path(out), log
         check_trainable_attention(config.model)
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-            raise ValueError(
-                "npr train rl runs in one process in this release: every rank would decode the same rollouts and "
-                "write the same checkpoints. Start it without a launcher (one GPU); SFT runs under launchers"
-            )
         graders = [t for t in config.reward.terms if t in GRADING_TERMS]
         items = load_prompts(config.data, need_answers=graders)  # before the model: bad data fails fast
         self.resumed = run_folder.check(self.out, to_dict(config), resume=resume, may_change=RESUMABLE_KEYS)
@@ -104,7 +104,10 @@ class RLTrainer:
             mixed_precision=config.mixed_precision, cpu=not torch.cuda.is_available(),
             log_with="tensorboard" if "tensorboard" in config.report_to else None,
             project_config=ProjectConfiguration(project_dir=str(self.out), logging_dir=str(self.out / "tensorboard")),
+            # Ranks run different numbers of forwards (their shares differ): buffers must not sync in forward.
+            kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)],
         )  # fmt: skip
+        self.ranks = Ranks.of(self.accelerator)
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
         a = config.algorithm
@@ -125,10 +128,11 @@ class RLTrainer:
             base_model(self.accelerator.unwrap_model(self.model)), self.tokenizer,
             EngineConfig(kv_budget=r.kv_budget, max_batch_tokens=r.max_batch_tokens, max_running=r.max_running),
         )  # fmt: skip
-        self.collector = RolloutCollector(self.engine, items, self.prompt_ids, self.stream, config)
+        self.collector = RolloutCollector(self.engine, items, self.prompt_ids, self.stream, config, self.ranks)
         self.update = PolicyUpdate(
             accelerator=self.accelerator, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
             tags=self.tags, config=config, pad_id=pad_id(self.tokenizer), ref_model=self.ref, after_step=self.engine.flush_cache,
+            ranks=self.ranks,
         )  # fmt: skip
         if self.resumed:
             self._resume()
@@ -138,7 +142,7 @@ class RLTrainer:
             self._truncate_metrics()
         if "tensorboard" in config.report_to:
             self.accelerator.init_trackers("rl")
-        self.progress_enabled = progress
+        self.progress_enabled = progress and self.accelerator.is_main_process
 
     # ---- setup helpers -----------------------------------------------------------------------------------------
 
@@ -202,13 +206,19 @@ class RLTrainer:
         return {"step": step, **rollout_metrics(collected, self.config), **upd, "step_seconds": time.perf_counter() - t0}
 
     def save(self) -> Path:
-        unwrapped = self.accelerator.unwrap_model(self.model)
-
-        def write(folder: Path) -> None:
-            self.accelerator.save_state(str(folder / "accelerate"))
-            save_policy(unwrapped, self.tokenizer, folder / "hf")
-
-        return checkpoint.save(self.out, self.state.step, write, self.config.save_total_limit)
+        """A checkpoint of this step, by every rank together: the main process owns the folder, accelerate writes
+        each rank's part (the model and optimizer once, an RNG state per rank)."""
+        acc, step = self.accelerator, self.state.step
+        tmp = checkpoint.begin(self.out, step) if acc.is_main_process else checkpoint.staging_dir(self.out, step)
+        acc.wait_for_everyone()
+        acc.save_state(str(tmp / "accelerate"))
+        acc.wait_for_everyone()
+        final = checkpoint.checkpoint_dir(self.out, step)
+        if acc.is_main_process:
+            save_policy(acc.unwrap_model(self.model), self.tokenizer, tmp / "hf")
+            final = checkpoint.finish(self.out, step, self.config.save_total_limit)
+        acc.wait_for_everyone()
+        return final
 
     def train(self) -> dict[str, Any]:
         cfg = self.config
@@ -229,6 +239,9 @@ class RLTrainer:
             bar.close()
             if "tensorboard" in cfg.report_to:
                 self.accelerator.end_training()
+        self.accelerator.wait_for_everyone()
+        if not self.accelerator.is_main_process:
+            return {"steps": self.state.step, "rank": self.ranks.rank}
         saved = save_policy(self.accelerator.unwrap_model(self.model), self.tokenizer, self.out / "model",
                             merge_lora=cfg.model.merge_lora)  # fmt: skip
         summary = summarize(self.metrics.read(), saved, time.perf_counter() - t0, steps_run=self.state.step - first)

@@ -35,6 +35,7 @@ from npr.train.forward import score
 from npr.train.losses import KL_PENALTIES, POLICY_LOSSES
 from npr.train.model import is_lora
 from npr.train.packing import LONGEST, Sample, pack_samples
+from npr.train.rl.ranks import Ranks
 
 
 @dataclass
@@ -107,6 +108,18 @@ class _Stats:
     def mean(self, key: str) -> float | None:
         return self.sums[key] / self.counts[key] if self.counts.get(key) else None
 
+    @classmethod
+    def merged(cls, parts) -> _Stats:
+        """The statistics of several ranks, from their ``(sums, counts, mismatch_max)``."""
+        out = cls()
+        for sums, counts, mismatch_max in parts:
+            for k, v in sums.items():
+                out.sums[k] = out.sums.get(k, 0.0) + v
+            for k, v in counts.items():
+                out.counts[k] = out.counts.get(k, 0) + v
+            out.mismatch_max = max(out.mismatch_max, mismatch_max)
+        return out
+
     def mismatch(self, engine: torch.Tensor, trainer: torch.Tensor) -> None:
         diff = (engine - trainer).abs()
         diff = diff[~torch.isnan(diff)]
@@ -120,8 +133,9 @@ class PolicyUpdate:
     trainer flushes the engine's prefix cache there."""
 
     def __init__(self, *, accelerator, model, optimizer, scheduler, tags: TagIds, config: RLConfig, pad_id: int,
-                 ref_model=None, after_step: Callable[[], None] = lambda: None):  # fmt: skip
+                 ref_model=None, after_step: Callable[[], None] = lambda: None, ranks: Ranks = Ranks()):  # fmt: skip
         self.accelerator, self.model, self.optimizer, self.scheduler = accelerator, model, optimizer, scheduler
+        self.ranks = ranks
         self.tags, self.config, self.pad_id = tags, config, pad_id
         self.ref_model, self.after_step = ref_model, after_step
         algo = config.algorithm
@@ -147,22 +161,25 @@ class PolicyUpdate:
     @torch.no_grad()
     def _pre_pass(self, items: Sequence[TrainItem], stats: _Stats) -> None:
         """pi_old (trainer forward, logits / T) and the reference log-probs, before any update."""
+        model = self.accelerator.unwrap_model(self.model)  # no backward follows: no DDP wrapper, no collectives
         for chunk in micro_batches(items, self.config.micro_batch_tokens):
             batch = self._batch(chunk)
             with self.accelerator.autocast():
                 if self.recompute:
-                    s = score(self.model, batch, temperature=self.temperature, with_t1=True)
+                    s = score(model, batch, temperature=self.temperature, with_t1=True)
                     for item, (a, b) in zip(chunk, zip(batch.offsets, batch.offsets[1:])):
                         item.old_logp = s.logp[a:b].cpu()
-                        stats.mismatch(item.engine_logp[item.mask], s.logp_t1[a:b].cpu()[item.mask])
+                        if self.ranks.rank == 0:  # every rank scores every item here: count them once
+                            stats.mismatch(item.engine_logp[item.mask], s.logp_t1[a:b].cpu()[item.mask])
                 if self.kl_fn is not None:
                     ref = self._ref_scores(batch)
                     for item, (a, b) in zip(chunk, zip(batch.offsets, batch.offsets[1:])):
                         item.ref_logp = ref[a:b].cpu()
 
     def _micro_step(self, chunk: list[TrainItem], weights: list[torch.Tensor], stats: _Stats, first_epoch: bool,
-                    measure: bool) -> float:  # fmt: skip
-        """Forward and backward of one micro-batch; returns its share of the mini-batch loss."""
+                    measure: bool, count: bool = True) -> float:  # fmt: skip
+        """Forward and backward of one micro-batch; returns its share of the mini-batch loss. ``count=False`` for
+        a rank's zero-weight stand-in, which only keeps the ranks' backward passes in step."""
         dev = self.accelerator.device
         batch = self._batch(chunk)
         with self.accelerator.autocast():
@@ -178,18 +195,21 @@ class PolicyUpdate:
         adv = torch.cat([torch.full((int(i.mask.sum()),), i.advantage) for i in chunk]).to(dev)
         w = torch.cat(weights).to(dev)
         per_token, clipped = self.loss_fn(logp, old, adv, self.config.algorithm.clip_low, self.config.algorithm.clip_high)
+        kl = None
         if self.kl_fn is not None:
             ref = torch.cat([i.ref_logp for i in chunk]).to(dev)[mask]
             kl = self.kl_fn(logp, ref)
             per_token = per_token + self.config.algorithm.kl_coef * kl
-            if first_epoch:
-                stats.add("kl", kl.detach())
         loss = (w * per_token).sum()
-        self.accelerator.backward(loss)
+        self.accelerator.backward(loss * self.ranks.world)  # DDP averages over ranks; the sum is what we want
+        if not count:
+            return 0.0
         stats.add("clip_frac", clipped.float())
         stats.add("update_tokens", float(batch.num_tokens), 1)
         if first_epoch and s.entropy is not None:
             stats.add("entropy", s.entropy[mask])
+        if first_epoch and kl is not None:
+            stats.add("kl", kl.detach())
         if measure:
             stats.mismatch(torch.cat([i.engine_logp for i in chunk]).to(dev)[mask], s.logp_t1[mask])
         return float(loss.detach())
@@ -216,14 +236,21 @@ class PolicyUpdate:
                 w_all = token_weights(algo.aggregation, seq_index.long(), len(mini), float(algo.norm_length))
                 sizes = [int(i.mask.sum()) for i in mini]
                 w_items = list(torch.split(w_all, sizes))
-                chunks = micro_batches(mini, cfg.micro_batch_tokens)
+                # This rank's share of the mini-batch, with the weights of the whole of it. A rank with no share
+                # still runs one backward (a zero-weight stand-in), because DDP's gradient sync needs every rank.
+                own = self.ranks.mine(len(mini))
+                shard, w_shard = [mini[k] for k in own], [w_items[k] for k in own]
+                count = bool(shard)
+                if not count:
+                    shard, w_shard = mini[:1], [torch.zeros_like(w_items[0])]
+                chunks = micro_batches(shard, cfg.micro_batch_tokens)
                 total, at = 0.0, 0
                 for c, chunk in enumerate(chunks):
-                    ws = w_items[at : at + len(chunk)]
+                    ws = w_shard[at : at + len(chunk)]
                     at += len(chunk)
                     sync = contextlib.nullcontext() if c == len(chunks) - 1 else self.accelerator.no_sync(self.model)
                     with sync:
-                        total += self._micro_step(chunk, ws, stats, epoch == 0, measure)
+                        total += self._micro_step(chunk, ws, stats, epoch == 0, measure, count)
                 norm = self.accelerator.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
                 self.optimizer.step()
                 self.scheduler.step()
@@ -232,6 +259,10 @@ class PolicyUpdate:
                 opt_steps += 1
                 losses.append(total)
                 norms.append(float(norm))
+        if self.ranks.world > 1:  # every rank saw its share: sum the losses and the running statistics
+            parts = self.ranks.gather((losses, stats.sums, stats.counts, stats.mismatch_max))
+            losses = [sum(x) for x in zip(*(p[0] for p in parts))]
+            stats = _Stats.merged([(p[1], p[2], p[3]) for p in parts])
         adv = torch.tensor([i.advantage for i in items])
         seconds = time.perf_counter() - t0
         return {
