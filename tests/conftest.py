@@ -101,3 +101,16 @@ def tiny_llama() -> ModelFactory:
         return _build("LlamaConfig", vocab_size, tokenizer, tie_word_embeddings, seed, attn_implementation)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def toy_model_dir(tmp_path_factory, tiny_qwen3):
+    """A random tiny Qwen3 saved with the toy tokenizer (it writes noise; scripted engines choose its tokens)."""
+    from npr.toy.tokenizer import toy_tokenizer
+
+    folder = tmp_path_factory.mktemp("toy-model")
+    tokenizer = toy_tokenizer()
+    model = tiny_qwen3(tokenizer=tokenizer, tie_word_embeddings=True, attn_implementation="sdpa")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

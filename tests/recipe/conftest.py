@@ -9,18 +9,6 @@ import pytest
 from npr.engine import Engine, EngineConfig
 from npr.engine.bench import replay_steer
 from npr.eval.runner import sample_seed
-from npr.toy.tokenizer import toy_tokenizer
-
-
-@pytest.fixture(scope="session")
-def toy_model_dir(tmp_path_factory, tiny_qwen3):
-    """A random tiny Qwen3 saved with the toy tokenizer (it writes noise; scripted engines choose its tokens)."""
-    folder = tmp_path_factory.mktemp("toy-model")
-    tokenizer = toy_tokenizer()
-    model = tiny_qwen3(tokenizer=tokenizer, tie_word_embeddings=True, attn_implementation="sdpa")
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 class ScriptedEngine(Engine):

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from npr.cli.common import EXIT_BAD_INPUT, EXIT_OK, fail
+from npr.cli.common import EXIT_BAD_INPUT, EXIT_OK, add_ray_arguments, fail, ray_engines
 
 
 def _eval_defaults() -> dict:
@@ -93,7 +93,13 @@ def _eval_run(args: argparse.Namespace) -> int:
             id_field=args.id_field, kind=args.kind, grade_workers=args.grade_workers, grade_timeout=args.grade_timeout,
             save_trajectories=not args.no_trajectories,
         )  # fmt: skip
-        summary = run_eval(config, args.out, progress=not args.json, log=lambda m: print(m, file=sys.stderr))
+        engines = ray_engines(args, model, kv_budget=args.kv_budget, dtype=args.dtype, device=args.device)
+        try:
+            summary = run_eval(config, args.out, engine=engines, progress=not args.json,
+                               log=lambda m: print(m, file=sys.stderr))  # fmt: skip
+        finally:
+            if engines is not None:
+                engines.close()
     except KeyboardInterrupt:
         print(f"npr eval: interrupted; finished samples are saved in {args.out}/results.jsonl - run the same "
               "command again to resume", file=sys.stderr)  # fmt: skip
@@ -169,6 +175,7 @@ def add_eval(commands) -> None:
     eng.add_argument("--grade-timeout", type=float, default=d["grade_timeout"], metavar="S",
                      help=f"seconds per answer; past it the answer counts as wrong (default {d['grade_timeout']:g})")
     eng.add_argument("--no-trajectories", action="store_true", help="leave token-level trajectories out of results")
+    add_ray_arguments(ev)
     data = ev.add_argument_group("data")
     data.add_argument("--data-dir", metavar="DIR",
                       help="folder with benchmark files that are not bundled (aime25.json, hmmt_feb_2025.json, ...)")

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from npr.cli.common import EXIT_OK, fail
+from npr.cli.common import EXIT_OK, add_ray_arguments, fail, ray_engines
 
 #: ``npr demo --quick``: the toy-cpu recipe at smoke size (a seed trained for under a minute, a few steps a stage).
 #: It shows that every stage runs and writes its checkpoint; its figures are too small to mean anything.
@@ -39,7 +39,12 @@ def _distill(args: argparse.Namespace) -> int:
             answer_field=args.answer_field, id_field=args.id_field, kind=args.kind, limit=args.limit,
             batch=args.batch, grade_workers=args.grade_workers, dtype=args.dtype, device=args.device,
         )  # fmt: skip
-        summary = run_distill(config, args.out, progress=not args.json, log=_log(args))
+        engines = ray_engines(args, args.model, kv_budget=config.kv_budget, dtype=args.dtype, device=args.device)
+        try:
+            summary = run_distill(config, args.out, engine=engines, progress=not args.json, log=_log(args))
+        finally:
+            if engines is not None:
+                engines.close()
     except (OSError, ValueError) as exc:
         return fail("distill", exc)
     short = {k: v for k, v in summary.items() if k != "per_problem"}
@@ -149,6 +154,7 @@ def add_recipe(commands) -> None:
     dist.add_argument("--kind", choices=("math", "choice", "zebra"), help="grader (default math)")
     dist.add_argument("--limit", type=int, help="the first N problems only")
     dist.add_argument("--batch", type=int, default=64, help="samples in flight (default 64)")
+    add_ray_arguments(dist)
     dist.add_argument("--grade-workers", type=int, default=1, help="grading processes (default 1)")
     dist.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32", help="model weights (default float32)")
     dist.add_argument("--device", help="torch device for the model, e.g. cuda (default: where it loads, the CPU)")

@@ -192,7 +192,9 @@ class Evaluator:
                 bar.set_postfix_str(f"{acc}{tokens / (now - start - grading):.0f} tok/s", refresh=not finishing)
 
         def finish(finished: list) -> None:
-            nonlocal grading, added, graded, correct
+            nonlocal grading, added, graded, correct, tokens
+            if getattr(engine, "remote", False):  # engines on actors report no token events, only trajectories
+                tokens += sum(t.stats["total_tokens"] for _, t in finished)
             now = time.perf_counter()
             elapsed = now - start - grading
             grades = grader([(t.text, item.answer, task.kind, dict(item.grade_options))

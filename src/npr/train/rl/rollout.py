@@ -75,9 +75,9 @@ class RolloutCollector:
     """Draws prompts from ``stream`` and turns them into rewarded, filtered rollouts (see the module docstring)."""
 
     def __init__(self, engine: Engine, items: Sequence[PromptItem], prompt_ids: Sequence[list[int]],
-                 stream: PromptStream, config: RLConfig, ranks: Ranks = Ranks()):  # fmt: skip
+                 stream: PromptStream, config: RLConfig, ranks: Ranks | None = None):  # fmt: skip
         self.engine, self.items, self.prompt_ids, self.stream, self.config = engine, items, prompt_ids, stream, config
-        self.ranks = ranks
+        self.ranks = ranks or Ranks()
         r = config.rollout
         self.base_params = dict(
             temperature=r.temperature, top_p=r.top_p, top_k=r.top_k, max_tokens=r.max_tokens,

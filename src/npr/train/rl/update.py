@@ -33,7 +33,6 @@ from npr.train.aggregation import token_weights
 from npr.train.config.rl import RLConfig
 from npr.train.forward import score
 from npr.train.losses import KL_PENALTIES, POLICY_LOSSES
-from npr.train.model import is_lora
 from npr.train.packing import LONGEST, Sample, pack_samples
 from npr.train.rl.ranks import Ranks
 
@@ -133,9 +132,9 @@ class PolicyUpdate:
     trainer flushes the engine's prefix cache there."""
 
     def __init__(self, *, accelerator, model, optimizer, scheduler, tags: TagIds, config: RLConfig, pad_id: int,
-                 ref_model=None, after_step: Callable[[], None] = lambda: None, ranks: Ranks = Ranks()):  # fmt: skip
+                 ref_model=None, after_step: Callable[[], None] = lambda: None, ranks: Ranks | None = None):  # fmt: skip
         self.accelerator, self.model, self.optimizer, self.scheduler = accelerator, model, optimizer, scheduler
-        self.ranks = ranks
+        self.ranks = ranks or Ranks()
         self.tags, self.config, self.pad_id = tags, config, pad_id
         self.ref_model, self.after_step = ref_model, after_step
         algo = config.algorithm
