@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from npr.cli.common import EXIT_OK, fail
+from npr.cli.common import EXIT_OK, add_ray_arguments, fail
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -37,7 +37,19 @@ def _train(args: argparse.Namespace) -> int:
             defaults = ZERO_DEFAULTS if args.train_command == "zero" else None
             config = load_config(RLConfig, args.config, overrides, defaults=defaults)
         log = (lambda m: print(m, file=sys.stderr)) if args.json else print
-        summary = run(config, args.out, resume=args.resume, command=command, progress=not args.json, log=log)
+        extra = {}
+        if getattr(args, "ray", None):
+            from npr.eval.actors import ActorEngines
+
+            def engines(policy, tokenizer, engine_config):
+                return ActorEngines((policy, tokenizer), actors=args.actors,
+                                    address=None if args.ray == "local" else args.ray,
+                                    kv_budget=engine_config.kv_budget, gpus_per_actor=args.gpus_per_actor,
+                                    engine={"max_batch_tokens": engine_config.max_batch_tokens,
+                                            "max_running": engine_config.max_running})  # fmt: skip
+
+            extra["rollout_engines"] = engines
+        summary = run(config, args.out, resume=args.resume, command=command, progress=not args.json, log=log, **extra)
     except KeyboardInterrupt:
         print(f"{command}: interrupted; the last checkpoint in {args.out}/checkpoints is kept - run the same command "
               "with --resume to continue", file=sys.stderr)  # fmt: skip
@@ -90,4 +102,6 @@ def add_train(commands) -> None:
         if name == "rl":
             p.add_argument("--algo", choices=("papo", "dapo", "grpo"), help="shortcut for --set algorithm.name=...")
         p.add_argument("--json", action="store_true", help="print the summary as JSON (progress goes to stderr)")
+        if name != "sft":
+            add_ray_arguments(p)
         p.set_defaults(run=_train)

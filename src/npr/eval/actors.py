@@ -34,16 +34,42 @@ def _ray():
 
 
 class EngineActor:
-    """One engine in one Ray actor; :meth:`decode` runs a batch of requests to the end."""
+    """One engine in one Ray actor; :meth:`decode` runs a batch of requests to the end.
 
-    def __init__(self, model: str, engine: dict[str, Any], dtype: str, device: str | None, threads: int | None):
+    ``model`` is a model folder, or ``(module, tokenizer)`` of a policy in memory (RL sends its own).
+    """
+
+    def __init__(self, model, engine: dict[str, Any], dtype: str, device: str | None, threads: int | None):
         import torch
 
         if threads:
             torch.set_num_threads(threads)
-        self.engine = Engine.from_pretrained(model, EngineConfig(**engine), dtype=dtype, device=device)
+        if isinstance(model, str):
+            self.engine = Engine.from_pretrained(model, EngineConfig(**engine), dtype=dtype, device=device)
+        else:
+            module, tokenizer = model
+            self.engine = Engine(module.to(device) if device else module, tokenizer, EngineConfig(**engine))
 
-    def decode(self, requests: Sequence[tuple[str, list[int], SamplingParams, str]]) -> list[tuple[str, Trajectory]]:
+        self.version = 0  # of the weights: 0 = as loaded
+
+    def _sync(self, weights) -> None:
+        """Load newer weights (an RL update) and drop the prefix cache, whose KV the old weights computed. A
+        restarted actor starts at version 0 and so catches up here, before it decodes anything."""
+        if weights is not None and weights[0] != self.version:
+            import ray
+
+            self.engine.model.load_state_dict(ray.get(weights[1][0]))
+            self.engine.flush_cache()
+            self.version = weights[0]
+
+    def stop_ids(self) -> frozenset[int]:
+        return self.engine.stop_ids
+
+    def decode(self, requests: Sequence[tuple[str, list[int], SamplingParams, str]], weights=None
+               ) -> list[tuple[str, Trajectory]]:  # fmt: skip
+        """Decode ``requests`` to the end, with the weights of version ``weights[0]`` (``weights[1]`` wraps their
+        object ref, so that Ray fetches them only when this actor's are older)."""
+        self._sync(weights)
         for rid, prompt, params, mode in requests:
             self.engine.submit(prompt, params, mode, request_id=rid)
         want = [r[0] for r in requests]
@@ -69,23 +95,27 @@ class ActorEngines:
 
     remote = True
 
-    def __init__(self, model: str, *, actors: int, address: str | None = None, kv_budget: int = 32768,
-                 dtype: str = "float32", device: str | None = None, gpus_per_actor: float = 0.0):  # fmt: skip
+    def __init__(self, model, *, actors: int, address: str | None = None, kv_budget: int = 32768,
+                 dtype: str = "float32", device: str | None = None, gpus_per_actor: float = 0.0,
+                 engine: dict[str, Any] | None = None):  # fmt: skip
         if actors < 1:
             raise ValueError(f"--actors {actors}: at least one actor is needed")
         ray = _ray()
-        from transformers import AutoTokenizer
+        if isinstance(model, str):
+            from transformers import AutoTokenizer
 
-        from npr.tokens import TagIds, add_tags
+            from npr.tokens import TagIds, add_tags
 
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(model)
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"cannot load the model {model!r}: {exc}") from None
-        try:
-            TagIds.from_tokenizer(self.tokenizer)
-        except (KeyError, ValueError):
-            add_tags(None, self.tokenizer)  # as Engine.from_pretrained does in each actor
+            try:
+                self.tokenizer = AutoTokenizer.from_pretrained(model)
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"cannot load the model {model!r}: {exc}") from None
+            try:
+                TagIds.from_tokenizer(self.tokenizer)
+            except (KeyError, ValueError):
+                add_tags(None, self.tokenizer)  # as Engine.from_pretrained does in each actor
+        else:
+            self.tokenizer = model[1]
         self._started = not ray.is_initialized()
         if self._started:
             local = address is None
@@ -94,9 +124,11 @@ class ActorEngines:
         cpus = max(1, (os.cpu_count() or 1) // actors) if not gpus_per_actor else 1
         self._make = ray.remote(num_cpus=cpus, num_gpus=gpus_per_actor, max_restarts=-1,
                                 max_task_retries=-1)(EngineActor)  # fmt: skip
-        args = (model, {"kv_budget": kv_budget}, dtype, device, cpus if not gpus_per_actor else None)
+        source = model if isinstance(model, str) else ray.put(model)
+        args = (source, {"kv_budget": kv_budget, **(engine or {})}, dtype, device, cpus if not gpus_per_actor else None)
         self._args = args
         self.actors = [self._make.remote(*args) for _ in range(actors)]
+        self._weights = None  # (version, [object ref]) of the newest weights, sent with every batch
         self._queue: deque = deque()
         self._busy: dict[Any, tuple[int, list]] = {}  # object ref -> (actor index, its batch)
         self._results: dict[str, Trajectory] = {}
@@ -130,7 +162,7 @@ class ActorEngines:
             for a in idle:
                 batch = [self._queue.popleft() for _ in range(min(per, len(self._queue)))]
                 if batch:
-                    self._busy[self.actors[a].decode.remote(batch)] = (a, batch)
+                    self._busy[self.actors[a].decode.remote(batch, self._weights)] = (a, batch)
 
     def step(self) -> list[Event]:
         """Dispatch what is queued, then wait for at least one batch to come back."""
@@ -146,7 +178,7 @@ class ActorEngines:
                 out = ray.get(ref)
             except ray.exceptions.RayActorError:
                 # Ray's own restarts and retries gave up: a fresh actor takes the batch again
-                self.actors[a] = self._make.remote(*self._args)
+                self.actors[a] = self._make.remote(*self._args)  # it catches up with the weights on its batch
                 self._queue.extendleft(reversed(batch))
                 self.batches_resent += 1
                 continue
@@ -157,6 +189,25 @@ class ActorEngines:
                 self._results[rid] = traj
                 events.append(Event("finish", rid, finish_reason=traj.finish_reason))
         return events
+
+    def generate(self, prompts: Sequence[Sequence[int]], params: Sequence[SamplingParams],
+                 mode: str = "parallel") -> list[Trajectory]:  # fmt: skip
+        """Decode every prompt (token ids) on the actors; one trajectory per prompt, in order."""
+        ids = [self.submit(p, sp, mode) for p, sp in zip(prompts, params, strict=True)]
+        while any(i not in self._results for i in ids):
+            self.step()
+        return [self._results.pop(i) for i in ids]
+
+    @property
+    def stop_ids(self) -> frozenset[int]:
+        if not hasattr(self, "_stop_ids"):
+            self._stop_ids = _ray().get(self.actors[0].stop_ids.remote())
+        return self._stop_ids
+
+    def set_weights(self, state: dict) -> None:
+        """Weights for every later batch (an RL update): each actor loads them before its next batch."""
+        version = (self._weights[0] if self._weights else 0) + 1
+        self._weights = (version, [_ray().put({k: v.detach().cpu() for k, v in state.items()})])
 
     def take(self, request_id: str) -> Trajectory | None:
         return self._results.pop(request_id, None)

@@ -79,7 +79,10 @@ class RLTrainer:
     """Sets up a run (checks, model, engine, optimizer, resume) and runs its steps; see the module docstring."""
 
     def __init__(self, config: RLConfig, out: str | Path, *, resume: bool = False, command: str = "npr train rl",
-                 progress: bool = True, log=print):  # fmt: skip
+                 progress: bool = True, log=print, rollout_engines=None):  # fmt: skip
+        """``rollout_engines(model, tokenizer, engine_config)``, when given, builds the engines that decode the
+        rollouts instead of the one in this process: ``npr train rl --ray`` passes engine actors, which get the
+        policy's weights before every step's rollouts."""
         from accelerate import Accelerator
         from accelerate.utils import DistributedDataParallelKwargs, ProjectConfiguration
         from transformers import get_scheduler
@@ -128,7 +131,14 @@ class RLTrainer:
             base_model(self.accelerator.unwrap_model(self.model)), self.tokenizer,
             EngineConfig(kv_budget=r.kv_budget, max_batch_tokens=r.max_batch_tokens, max_running=r.max_running),
         )  # fmt: skip
-        self.collector = RolloutCollector(self.engine, items, self.prompt_ids, self.stream, config, self.ranks)
+        self.remote = None
+        if rollout_engines is not None:
+            if self.ranks.world > 1:
+                raise ValueError("rollouts on Ray and a launcher's ranks do not mix: use one of them")
+            policy = copy.deepcopy(base_model(self.accelerator.unwrap_model(self.model))).cpu()
+            self.remote = rollout_engines(policy, self.tokenizer, self.engine.config)
+        self.collector = RolloutCollector(self.remote or self.engine, items, self.prompt_ids, self.stream, config,
+                                          self.ranks)  # fmt: skip
         self.update = PolicyUpdate(
             accelerator=self.accelerator, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
             tags=self.tags, config=config, pad_id=pad_id(self.tokenizer), ref_model=self.ref, after_step=self.engine.flush_cache,
@@ -199,6 +209,8 @@ class RLTrainer:
         """One RL step; returns its metrics (also written to metrics.jsonl by :meth:`train`)."""
         t0 = time.perf_counter()
         step = self.state.step + 1
+        if self.remote is not None:  # the actors decode with the weights of the last update
+            self.remote.set_weights(base_model(self.accelerator.unwrap_model(self.model)).state_dict())
         collected: Collected = self.collector.collect()
         items = to_items(collected.kept, self.config.algorithm.advantage)
         upd = self.update.run(items, step)
@@ -276,6 +288,12 @@ def summarize(records: list[dict[str, Any]], saved: dict[str, str], seconds: flo
 
 
 def train_rl(config: RLConfig, out: str | Path, *, resume: bool = False, command: str = "npr train rl",
-             progress: bool = True, log=print) -> dict[str, Any]:  # fmt: skip
+             progress: bool = True, log=print, rollout_engines=None) -> dict[str, Any]:  # fmt: skip
     """Run RL; see :class:`RLTrainer`. Returns the summary (also in ``out/summary.json``)."""
-    return RLTrainer(config, out, resume=resume, command=command, progress=progress, log=log).train()
+    trainer = RLTrainer(config, out, resume=resume, command=command, progress=progress, log=log,
+                        rollout_engines=rollout_engines)  # fmt: skip
+    try:
+        return trainer.train()
+    finally:
+        if trainer.remote is not None:
+            trainer.remote.close()
