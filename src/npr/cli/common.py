@@ -13,9 +13,14 @@ def fail(command: str, exc: BaseException) -> int:
     return EXIT_BAD_INPUT
 
 
-def add_ray_arguments(parser) -> None:
-    """``--ray [ADDRESS]``, ``--actors N`` and ``--gpus-per-actor``: decode on engine actors instead of in-process."""
-    g = parser.add_argument_group("Ray (engines on actors)")
+def add_ray_arguments(parser, backends: bool = False) -> None:
+    """``--ray [ADDRESS]``, ``--actors N`` and ``--gpus-per-actor``: decode on engine actors instead of in-process;
+    with ``backends``, also ``--engine npr|vllm|sglang``."""
+    g = parser.add_argument_group("where to decode")
+    if backends:
+        g.add_argument("--engine", choices=("npr", "vllm", "sglang"), default="npr",
+                       help="npr's engine (default), or vLLM / SGLang where installed: sequential mode only, since "
+                            "only npr's engine forks and joins branches exactly as training does")  # fmt: skip
     g.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="decode on Ray actors: alone for a local Ray on this machine, or a cluster's address "
                         "(ray start --head prints it; 'auto' joins the cluster this machine belongs to)")  # fmt: skip
@@ -25,8 +30,19 @@ def add_ray_arguments(parser) -> None:
                    help="GPUs each actor holds (default 0: CPU actors share this machine's cores)")
 
 
-def ray_engines(args, model: str, *, kv_budget: int, dtype: str, device: str | None):
-    """The :class:`~npr.eval.actors.ActorEngines` that ``--ray`` asks for, or None without it."""
+def ray_engines(args, model: str, *, kv_budget: int, dtype: str, device: str | None, seed: int = 0):
+    """The engine that ``--engine`` or ``--ray`` asks for (a backend, or :class:`~npr.eval.actors.ActorEngines`),
+    or None for npr's engine in this process."""
+    engine = getattr(args, "engine", "npr")
+    if engine != "npr":
+        if getattr(args, "ray", None):
+            raise ValueError(f"--engine {engine} and --ray do not mix: {engine} runs its own workers")
+        if getattr(args, "mode", "sequential") != "sequential":
+            raise ValueError(f"--engine {engine} decodes in sequential mode only (add --mode sequential): parallel "
+                             "mode needs npr's engine, the only one that forks and joins exactly as training does")
+        from npr.eval.backends import make_backend
+
+        return make_backend(engine, model, dtype=dtype, seed=seed)
     if not getattr(args, "ray", None):
         return None
     from npr.eval.actors import ActorEngines

@@ -93,7 +93,8 @@ def _eval_run(args: argparse.Namespace) -> int:
             id_field=args.id_field, kind=args.kind, grade_workers=args.grade_workers, grade_timeout=args.grade_timeout,
             save_trajectories=not args.no_trajectories,
         )  # fmt: skip
-        engines = ray_engines(args, model, kv_budget=args.kv_budget, dtype=args.dtype, device=args.device)
+        engines = ray_engines(args, model, kv_budget=args.kv_budget, dtype=args.dtype, device=args.device,
+                              seed=args.seed)
         try:
             summary = run_eval(config, args.out, engine=engines, progress=not args.json,
                                log=lambda m: print(m, file=sys.stderr))  # fmt: skip
@@ -175,7 +176,7 @@ def add_eval(commands) -> None:
     eng.add_argument("--grade-timeout", type=float, default=d["grade_timeout"], metavar="S",
                      help=f"seconds per answer; past it the answer counts as wrong (default {d['grade_timeout']:g})")
     eng.add_argument("--no-trajectories", action="store_true", help="leave token-level trajectories out of results")
-    add_ray_arguments(ev)
+    add_ray_arguments(ev, backends=True)
     data = ev.add_argument_group("data")
     data.add_argument("--data-dir", metavar="DIR",
                       help="folder with benchmark files that are not bundled (aime25.json, hmmt_feb_2025.json, ...)")

@@ -154,7 +154,7 @@ def add_recipe(commands) -> None:
     dist.add_argument("--kind", choices=("math", "choice", "zebra"), help="grader (default math)")
     dist.add_argument("--limit", type=int, help="the first N problems only")
     dist.add_argument("--batch", type=int, default=64, help="samples in flight (default 64)")
-    add_ray_arguments(dist)
+    add_ray_arguments(dist, backends=True)
     dist.add_argument("--grade-workers", type=int, default=1, help="grading processes (default 1)")
     dist.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32", help="model weights (default float32)")
     dist.add_argument("--device", help="torch device for the model, e.g. cuda (default: where it loads, the CPU)")
