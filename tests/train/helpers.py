@@ -87,3 +87,20 @@ def sft_dict(tokenizer_dir: Path, data_path: Path, **over: Any) -> dict[str, Any
         "batch_size": 8, "lr": 1e-2, "max_steps": 4, "save_steps": 2, "logging_steps": 1, "lr_scheduler": "constant",
     }  # fmt: skip
     return deep_merge(base, over)
+
+
+def register_test_rewards() -> None:
+    """Reward terms the RL tests use, each registered once per process whichever test module imports it first."""
+    from npr.train.rewards import REWARD_TERMS
+
+    def prefers_7(ctx):
+        """+1 when the response starts with 7, -1 otherwise: a reward that prefers one answer."""
+        return 1.0 if ctx.text[:1] == "7" else -1.0
+
+    def seven_unless_prompt_0(ctx):
+        """Constant for the prompt whose answer is "0" (its groups carry no signal), prefers_7 otherwise."""
+        return 0.0 if ctx.answer == "0" else (1.0 if ctx.text[:1] == "7" else -1.0)
+
+    for name, fn in (("prefers_7", prefers_7), ("seven_unless_prompt_0", seven_unless_prompt_0)):
+        if name not in REWARD_TERMS:
+            REWARD_TERMS.register(name)(fn)

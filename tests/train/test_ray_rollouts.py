@@ -14,19 +14,13 @@ from safetensors.torch import load_file  # noqa: E402
 from npr.eval.actors import ActorEngines  # noqa: E402
 from npr.train.config import RLConfig  # noqa: E402
 from npr.train.config.loader import from_dict  # noqa: E402
-from npr.train.rewards import REWARD_TERMS  # noqa: E402
 from npr.train.rl.trainer import train_rl  # noqa: E402
 
-from .helpers import rl_dict, write_jsonl  # noqa: E402
+from .helpers import register_test_rewards, rl_dict, write_jsonl  # noqa: E402
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
-if "prefers_7" not in REWARD_TERMS:
-
-    @REWARD_TERMS.register("prefers_7")
-    def prefers_7(ctx):
-        """+1 when the response starts with 7, -1 otherwise: a reward that prefers one answer."""
-        return 1.0 if ctx.text[:1] == "7" else -1.0
+register_test_rewards()
 
 
 @pytest.fixture(scope="module", autouse=True)

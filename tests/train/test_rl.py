@@ -10,24 +10,13 @@ import torch
 
 from npr.train.config import RLConfig
 from npr.train.config.loader import from_dict
-from npr.train.rewards import REWARD_TERMS
 from npr.train.rl.trainer import RLTrainer, to_items
 
-from .helpers import rl_dict, write_jsonl
+from .helpers import register_test_rewards, rl_dict, write_jsonl
 
 SEVEN = 9  # the character tokenizer's id of "7"
 
-if "prefers_7" not in REWARD_TERMS:
-
-    @REWARD_TERMS.register("prefers_7")
-    def prefers_7(ctx):
-        """+1 when the response starts with 7, -1 otherwise: a reward that prefers one answer."""
-        return 1.0 if ctx.text[:1] == "7" else -1.0
-
-    @REWARD_TERMS.register("seven_unless_prompt_0")
-    def seven_unless_prompt_0(ctx):
-        """Constant for the prompt whose answer is "0" (its groups carry no signal), prefers_7 otherwise."""
-        return 0.0 if ctx.answer == "0" else (1.0 if ctx.text[:1] == "7" else -1.0)
+register_test_rewards()
 
 
 @pytest.fixture
